@@ -1,0 +1,429 @@
+"""The stateful part of the core: correlates preflights, actual requests and redirect
+hops, and turns each CORS exchange into a Finding. Sans-IO: it is fed Exchanges and
+clock readings, and returns ``(key, Finding)`` updates for the caller to render. State
+is bounded in entries and in age.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from .checks import (
+    CORS,
+    PREFLIGHT,
+    Failure,
+    PreflightRequest,
+    check_access,
+    check_preflight,
+    check_redirect_location,
+    hidden_response_headers,
+    is_redirect,
+    parse_preflight_request,
+)
+from .http import cookie_names, origin_of, redact_url
+from .model import Exchange, Finding
+from .reasons import REASONS, render
+
+Update = tuple[str, Finding]
+
+PREFLIGHT_CACHE_DEFAULT = 5.0  # seconds, when Access-Control-Max-Age is absent
+PREFLIGHT_CACHE_CAP = 7200.0  # Chromium's cap
+
+
+def classify(ex: Exchange) -> str | None:
+    """``"preflight"``, ``"cors"`` or ``None`` (not a CORS exchange: same-origin,
+    navigation, no-cors, websocket, CONNECT, no Origin)."""
+    if ex.websocket or ex.method == "CONNECT":
+        return None
+    origin = ex.req("origin")
+    if origin is None:
+        return None
+    mode = ex.req("sec-fetch-mode")
+    if mode is not None and mode.lower() != "cors":
+        return None
+    target = ex.target_origin
+    if target is None or origin == target:
+        return None
+    if mode is None and _looks_like_navigation(ex):
+        return None
+    if ex.method == "OPTIONS" and ex.req("access-control-request-method") is not None:
+        return PREFLIGHT
+    return CORS
+
+
+def _looks_like_navigation(ex: Exchange) -> bool:
+    dest = (ex.req("sec-fetch-dest") or "").lower()
+    if dest in ("document", "iframe", "frame", "embed", "object"):
+        return True
+    if ex.req("upgrade") is not None and "websocket" in (ex.req("upgrade") or "").lower():
+        return True
+    if ex.req("upgrade-insecure-requests") is not None:
+        return True
+    accept = (ex.req("accept") or "").lower()
+    return accept.startswith("text/html")
+
+
+def _strip_fragment(url: str) -> str:
+    try:
+        p = urlsplit(url)
+    except ValueError:
+        return url
+    return urlunsplit((p.scheme, p.netloc, p.path, p.query, ""))
+
+
+def _max_age(value: str | None) -> float:
+    if value is None:
+        return PREFLIGHT_CACHE_DEFAULT
+    try:
+        n = int(value.strip())
+    except ValueError:
+        return PREFLIGHT_CACHE_DEFAULT
+    return float(min(max(n, 0), PREFLIGHT_CACHE_CAP))
+
+
+@dataclass(slots=True)
+class _Preflight:
+    key: str
+    ts: float
+    req: PreflightRequest
+    url: str
+    expires: float  # until when the browser may reuse it (preflight cache)
+    passed_for: str  # "any" | "omit-only" | "none"
+    finding: Finding
+    fail_include: Failure | None = None
+    resolved: bool = False
+
+
+@dataclass(slots=True)
+class _Hop:
+    """What we expect next in a redirect chain."""
+
+    ts: float
+    first_url: str
+    page_origin: str
+    next_origin: str  # the Origin the next hop carries ("null" once tainted)
+    include: bool
+    evidence: list[str]
+    hop: int  # the index (1-based) the next hop will have
+    keys: list[str] = field(default_factory=list)
+
+
+class _Bounded(OrderedDict):
+    """An insertion-ordered map capped in entries; the oldest entries go first."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def put(self, key: Any, value: Any) -> None:
+        if key in self:
+            del self[key]
+        self[key] = value
+        while len(self) > self.cap:
+            self.popitem(last=False)
+
+
+class Analyzer:
+    """Feed it exchanges in arrival order; it returns findings.
+
+    - ``request(ex)``: a request was seen (its response may follow). Returns updates
+      for earlier flows it settles (a pending preflight whose actual request arrived).
+    - ``response(ex)``: the exchange is complete. Returns updates, the first one for
+      this exchange when it is a CORS exchange.
+    - ``expire(now)``: settle pending preflights whose actual request did not follow
+      within ``preflight_wait`` seconds (flow time or wall time, caller's choice).
+    - ``flush()``: settle everything pending (end of a capture).
+    """
+
+    def __init__(self, *, max_entries: int = 4096, max_age: float = PREFLIGHT_CACHE_CAP,
+                 preflight_wait: float = 3.0) -> None:
+        self.preflight_wait = preflight_wait
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
+        self._pending: _Bounded = _Bounded(max_entries)  # key -> _Preflight awaiting its actual
+        self._hops: _Bounded = _Bounded(max_entries)  # (url, method) -> _Hop
+        self._clock = 0.0
+
+    # -- state size, for tests and benchmarks
+    def state_size(self) -> int:
+        return len(self._preflights) + len(self._pending) + len(self._hops)
+
+    # -- inputs
+    def request(self, ex: Exchange) -> list[Update]:
+        self._tick(ex.timestamp)
+        kind = classify(ex)
+        updates = self.expire(ex.timestamp)
+        if kind != CORS:
+            return updates
+        origin = ex.req("origin") or ""
+        key = (origin, _strip_fragment(ex.url), ex.method)
+        pf = self._preflights.get(key)
+        if pf is not None and not pf.resolved and pf.key in self._pending:
+            del self._pending[pf.key]
+            updates.append((pf.key, self._settle_followed(pf)))
+        return updates
+
+    def response(self, ex: Exchange) -> list[Update]:
+        self._tick(ex.timestamp)
+        kind = classify(ex)
+        if kind is None or ex.status is None or ex.response_headers is None:
+            return []
+        if kind == PREFLIGHT:
+            return [(ex.key, self._preflight(ex)), *self.expire(ex.timestamp)]
+        return [(ex.key, self._actual(ex))]
+
+    def expire(self, now: float) -> list[Update]:
+        out: list[Update] = []
+        while self._pending:
+            key, pf = next(iter(self._pending.items()))
+            if now - pf.ts < self.preflight_wait:
+                break
+            del self._pending[key]
+            out.append((key, self._settle_unfollowed(pf)))
+        self._age_out(now)
+        return out
+
+    def flush(self) -> list[Update]:
+        out = [(k, self._settle_unfollowed(pf)) for k, pf in self._pending.items()]
+        self._pending.clear()
+        return out
+
+    def pending_keys(self) -> Iterator[str]:
+        return iter(self._pending)
+
+    # -- internals
+    def _tick(self, ts: float) -> None:
+        if ts > self._clock:
+            self._clock = ts
+
+    def _age_out(self, now: float) -> None:
+        for table in (self._preflights, self._hops):
+            while table:
+                _, item = next(iter(table.items()))
+                if now - item.ts <= self.max_age and not (
+                    isinstance(item, _Preflight) and now > item.expires + self.max_age
+                ):
+                    break
+                table.popitem(last=False)
+
+    def _preflight(self, ex: Exchange) -> Finding:
+        origin = ex.req("origin") or ""
+        req = parse_preflight_request(
+            origin, ex.req("access-control-request-method") or "",
+            ex.req("access-control-request-headers"),
+            ex.req("access-control-request-private-network"),
+        )
+        headers = ex.response_headers or ()
+        url = _strip_fragment(ex.url)
+        hop = self._hops.get((url, req.method))
+        if hop is not None and hop.next_origin != origin:
+            hop = None
+        checks: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        fail_omit = check_preflight(req, ex.status, headers, False, checks, warnings)
+        checks_incl: list[dict[str, Any]] = []
+        fail_incl = check_preflight(req, ex.status, headers, True, checks_incl, [])
+        finding = Finding(
+            verdict="exposed", role="preflight", origin=origin, url=redact_url(ex.url),
+            method=req.method, warnings=warnings, checks=checks,
+        )
+        finding.related["actual_method"] = req.method
+        finding.related["requested_headers"] = list(req.headers)
+        state = _Preflight(
+            ex.key, ex.timestamp, req, url,
+            ex.timestamp + _max_age(ex.resp("access-control-max-age")),
+            "any", finding, fail_incl,
+        )
+        if hop is not None:  # a hop in a redirect chain: its credentials mode is known
+            finding.related["hop"] = hop.hop
+            finding.credentials = list(hop.evidence)
+            finding.credentials_mode = "include" if hop.include else "omit-or-same-origin"
+            failure = fail_incl if hop.include else fail_omit
+            if hop.include:
+                finding.checks = checks_incl
+            self._fail(finding, failure, ex, not_sent=True)
+            state.passed_for = "none" if failure else "any"
+            state.resolved = True
+        elif fail_omit is not None:
+            self._fail(finding, fail_omit, ex, not_sent=True)
+            if fail_incl is not None and fail_incl.reason != fail_omit.reason:
+                finding.if_credentialed = self._hint(fail_incl, finding, ex)
+            state.passed_for = "none"
+            state.resolved = True
+        elif fail_incl is not None:
+            # Passes unless the page asked for credentials: the actual request tells.
+            finding.if_credentialed = self._hint(fail_incl, finding, ex)
+            finding.related["awaiting_actual"] = True
+            state.passed_for = "omit-only"
+            self._pending.put(ex.key, state)
+        else:
+            state.resolved = True
+        self._preflights.put((origin, url, req.method), state)
+        return finding
+
+    def _settle_followed(self, pf: _Preflight) -> Finding:
+        """The actual request arrived: the browser accepted the preflight, so the page
+        did not ask for credentials."""
+        pf.resolved = True
+        f = pf.finding
+        f.related.pop("awaiting_actual", None)
+        f.related["actual_followed"] = True
+        f.credentials_mode = "omit-or-same-origin"
+        return f
+
+    def _settle_unfollowed(self, pf: _Preflight) -> Finding:
+        """No actual request followed a preflight that fails only for credentialed
+        requests: the page asked for credentials and the browser stopped there."""
+        pf.resolved = True
+        f = pf.finding
+        f.related.pop("awaiting_actual", None)
+        f.related["actual_followed"] = False
+        f.credentials = ["inferred: no actual request followed this preflight"]
+        f.credentials_mode = "include"
+        f.if_credentialed = None
+        if pf.fail_include is not None:
+            f.verdict = "hidden"
+            f.reason = pf.fail_include.reason
+            f.failed_parameter = pf.fail_include.parameter
+            f.fields = {**pf.fail_include.fields, **_not_sent(f.method)}
+            f.confidence = "inferred"
+        return f
+
+    def _actual(self, ex: Exchange) -> Finding:
+        origin = ex.req("origin") or ""
+        url = _strip_fragment(ex.url)
+        hop = self._hops.pop((url, ex.method), None)
+        if hop is not None and hop.next_origin != origin:
+            hop = None
+        evidence = self._evidence(ex, origin, url)
+        include = bool(evidence)
+        if hop is not None and hop.include:
+            include = True
+            if not evidence:
+                evidence = [f"carried from hop 1 of the redirect chain ({'; '.join(hop.evidence)})"]
+        location = ex.resp("location")
+        role = "redirect" if is_redirect(ex.status, location) else "actual"
+        checks: list[dict[str, Any]] = []
+        acao = ex.resp("access-control-allow-origin")
+        acac = ex.resp("access-control-allow-credentials")
+        failure = check_access(acao, acac, origin, include, checks)
+        finding = Finding(
+            verdict="exposed", role=role, origin=origin, url=redact_url(ex.url),
+            method=ex.method, credentials=evidence,
+            credentials_mode="include" if include else "omit-or-same-origin",
+            checks=checks,
+        )
+        if any(e.startswith("authorization") for e in evidence) and len(evidence) == 1:
+            finding.confidence = "inferred"
+        pf = self._preflights.get((origin, url, ex.method))
+        if pf is not None:
+            finding.related["preflight"] = pf.key
+        hop_index = hop.hop if hop is not None else 1
+        if hop is not None:
+            finding.related["hop"] = hop.hop
+            finding.related["first_url"] = hop.first_url
+        if role == "redirect" and failure is None and location is not None:
+            failure = check_redirect_location(location)
+        if failure is not None:
+            self._fail(finding, failure, ex)
+            if hop_index > 1 or role == "redirect":
+                finding.related["chain"] = (
+                    f"hop {hop_index} of {hop_index}: the browser stops here"
+                    + ("; the redirect is not followed" if role == "redirect" else "")
+                )
+        elif not include:
+            fail_incl = check_access(acao, acac, origin, True)
+            if fail_incl is not None:
+                finding.if_credentialed = self._hint(fail_incl, finding, ex)
+        if failure is None:
+            finding.hidden_headers = hidden_response_headers(ex.response_headers or (), include)
+        if role == "redirect" and failure is None and location is not None:
+            self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
+        return finding
+
+    def _expect_hop(self, ex: Exchange, origin: str, location: str, include: bool,
+                    evidence: list[str], prev: _Hop | None, hop_index: int) -> None:
+        nxt = _strip_fragment(urljoin(ex.url, location))
+        current = origin_of(ex.url)
+        tainted = origin == "null" or (
+            origin_of(nxt) != current and origin != current
+        )
+        method = ex.method
+        if ex.status in (301, 302) and method == "POST":
+            method = "GET"
+        elif ex.status == 303 and method != "HEAD":
+            method = "GET"
+        self._hops.put((nxt, method), _Hop(
+            ex.timestamp,
+            prev.first_url if prev else redact_url(ex.url),
+            prev.page_origin if prev else origin,
+            "null" if tainted else origin,
+            include, evidence, hop_index + 1,
+        ))
+
+    def _evidence(self, ex: Exchange, origin: str, url: str) -> list[str]:
+        evidence = []
+        cookies = [v for n, v in ex.request_headers if n == "cookie"]
+        if cookies:
+            names = cookie_names(cookies)
+            evidence.append("cookie " + ", ".join(names) if names else "cookie")
+        auth = ex.req("authorization")
+        if auth is not None:
+            pf = self._preflights.get((origin, url, ex.method))
+            announced = (
+                pf is not None and "authorization" in pf.req.headers
+                and ex.timestamp <= max(pf.expires, pf.ts + self.preflight_wait)
+            )
+            if not announced:
+                scheme = auth.strip().split(" ", 1)[0][:20] or "empty"
+                evidence.append(
+                    f"authorization ({scheme} scheme, not announced by a preflight: "
+                    "the browser's HTTP-auth cache)"
+                )
+        return evidence
+
+    def _fail(self, finding: Finding, failure: Failure, ex: Exchange,
+              not_sent: bool = False) -> None:
+        finding.verdict = "hidden"
+        finding.reason = failure.reason
+        finding.failed_parameter = failure.parameter
+        fields = dict(failure.fields)
+        if "location" in fields:
+            fields["location"] = redact_url(fields["location"])
+        elif failure.reason == "RedirectContainsCredentials":
+            fields["location"] = redact_url(ex.resp("location") or "")
+        fields["status"] = str(ex.status)
+        fields["path"] = "/" + redact_url(ex.url).split("://", 1)[-1].partition("/")[2]
+        if failure.reason == "MissingAllowOriginHeader" and ex.status and ex.status >= 400:
+            fields["status_note"] = f" (status {ex.status}; often an error page without CORS)"
+        if finding.credentials_mode == "include" or failure.reason.endswith("Credentials"):
+            fields.setdefault(
+                "creds_fix", ' and "Access-Control-Allow-Credentials: true"'
+                if finding.credentials_mode == "include" else "")
+        if not_sent:
+            fields.update(_not_sent(finding.method))
+        finding.fields = fields
+
+    def _hint(self, failure: Failure, finding: Finding, ex: Exchange) -> dict[str, Any]:
+        reason = REASONS[failure.reason]
+        fields = {
+            **failure.fields, "status": str(ex.status),
+            "creds_fix": ' and "Access-Control-Allow-Credentials: true"',
+        }
+        kw = dict(origin=finding.origin, value=failure.parameter,
+                  evidence="credentials: 'include'", method=finding.method, **fields)
+        return {
+            "reason": failure.reason,
+            "failed_parameter": failure.parameter,
+            "explanation": render(reason.explain, **kw),
+            "fix": render(reason.fix, **kw),
+        }
+
+
+def _not_sent(method: str) -> dict[str, str]:
+    return {"not_sent": f"; the browser will not send the {method}"}

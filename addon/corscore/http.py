@@ -1,0 +1,194 @@
+"""HTTP facts the CORS checks need, computed the way Chromium computes them.
+
+Header lists are tuples of ``(name, value)`` pairs of ``str``: names lower-cased,
+values decoded as latin-1 so that every byte survives and comparisons stay
+byte-exact (``"TRUE" != "true"``, a non-UTF-8 byte never equals ``"true"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+Headers = tuple[tuple[str, str], ...]
+
+HTTP_WHITESPACE = " \t\r\n"
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+_SPECIAL_SCHEMES = frozenset(("http", "https", "ws", "wss", "ftp", "file"))
+
+# Methods fetch() and XHR upper-case before sending; anything else goes out as written.
+NORMALIZED_METHODS = frozenset(("DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"))
+SAFELISTED_METHODS = frozenset(("GET", "HEAD", "POST"))
+SAFELISTED_RESPONSE_HEADERS = frozenset(
+    ("cache-control", "content-language", "content-length", "content-type", "expires",
+     "last-modified", "pragma")
+)
+FORBIDDEN_RESPONSE_HEADERS = frozenset(("set-cookie", "set-cookie2"))
+
+
+def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]]) -> Headers:
+    """Header pairs from raw fields; bytes are decoded as latin-1, names lower-cased."""
+    out = []
+    for name, value in fields:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        out.append((name.lower(), value))
+    return tuple(out)
+
+
+def get_all(headers: Headers, name: str) -> list[str]:
+    return [v for n, v in headers if n == name]
+
+
+def get_normalized(headers: Headers, name: str) -> str | None:
+    """Chromium's GetNormalizedHeader: every line of that name, each trimmed of HTTP
+    whitespace, joined with ", ". ``None`` when the header is absent."""
+    values = [v.strip(HTTP_WHITESPACE) for n, v in headers if n == name]
+    if not values:
+        return None
+    return ", ".join(values)
+
+
+def is_token(s: str) -> bool:
+    return bool(s) and all(c in _TOKEN_CHARS for c in s)
+
+
+def parse_token_list(value: str | None) -> list[str] | None:
+    """A comma list of tokens (ACAM, ACAH, ACEH). ``[]`` when absent, ``None`` when an
+    element is not a token (Chromium then rejects the whole list). Empty elements are
+    skipped."""
+    if value is None:
+        return []
+    items = []
+    for part in value.split(","):
+        part = part.strip(HTTP_WHITESPACE)
+        if not part:
+            continue
+        if not is_token(part):
+            return None
+        items.append(part)
+    return items
+
+
+def origin_of(url: str) -> str | None:
+    """The serialized origin (``scheme://host[:port]``) of an absolute URL, as a browser
+    serializes it: lower-case scheme and host, default port omitted, no userinfo."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def parses_as_url(value: str) -> bool:
+    """Roughly GURL(value).is_valid() for what appears in Access-Control-Allow-Origin:
+    a scheme, and for the special schemes a non-empty host."""
+    colon = value.find(":")
+    if colon <= 0:
+        return False
+    scheme = value[:colon]
+    if not (scheme[0].isascii() and scheme[0].isalpha()):
+        return False
+    if not all(c.isascii() and (c.isalnum() or c in "+-.") for c in scheme):
+        return False
+    if any(c in value for c in " \t\r\n"):
+        return False
+    scheme = scheme.lower()
+    if scheme in _SPECIAL_SCHEMES and scheme != "file":
+        rest = value[colon + 1 :].lstrip("/\\")
+        host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+        host = host.split(":", 1)[0] if not host.startswith("[") else host
+        return bool(host)
+    return True
+
+
+def site_of(origin: str) -> str:
+    """A coarse 'site' for messages: for IP hosts the host itself, else the last two labels."""
+    host = urlsplit(origin).hostname or ""
+    if host.replace(".", "").isdigit() or ":" in host:
+        return host
+    labels = host.split(".")
+    return ".".join(labels[-2:])
+
+
+def location_userinfo(location: str) -> bool:
+    """True when a Location URL carries ``user[:pass]@``."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return False
+    return bool(parts.netloc) and "@" in parts.netloc
+
+
+def redact_url(url: str) -> str:
+    """The URL with any userinfo password and every query value replaced by ``…``, so
+    tokens in URLs never reach a log line, a comment or a report."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hostport = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:…@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+    query = ""
+    if parts.query:
+        query = "?" + "&".join(
+            (p.split("=", 1)[0] + "=…") if "=" in p else p for p in parts.query.split("&")
+        )
+    return f"{parts.scheme}://{netloc}{parts.path}{query}"
+
+
+def cookie_names(cookie_header_values: Iterable[str]) -> list[str]:
+    """Cookie names (never values) from Cookie header lines, in order, without repeats."""
+    names: list[str] = []
+    for line in cookie_header_values:
+        for pair in line.split(";"):
+            name = pair.split("=", 1)[0].strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def is_cors_safelisted_request_header(name: str, value: str) -> bool:
+    """Fetch's CORS-safelisted request-header (value rules included)."""
+    if len(value.encode("latin-1", "replace")) > 128:
+        return False
+    if name == "accept":
+        return not any(_is_cors_unsafe_byte(c) for c in value)
+    if name in ("accept-language", "content-language"):
+        return all(c.isascii() and (c.isalnum() or c in " *,-.;=") for c in value)
+    if name == "content-type":
+        if any(_is_cors_unsafe_byte(c) for c in value):
+            return False
+        essence = value.split(";", 1)[0].strip(HTTP_WHITESPACE).lower()
+        return essence in (
+            "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"
+        )
+    if name == "range":
+        v = value.strip(HTTP_WHITESPACE)
+        if not v.startswith("bytes="):
+            return False
+        start, sep, end = v[6:].partition("-")
+        return bool(sep) and start.isdigit() and (end == "" or end.isdigit())
+    return False
+
+
+def _is_cors_unsafe_byte(c: str) -> bool:
+    o = ord(c)
+    return (o < 0x20 and c != "\t") or c in '"():<>?@[\\]{}' or o == 0x7F

@@ -1,0 +1,152 @@
+"""Small value types: what the core is told about a flow, and what it concludes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http import Headers, get_normalized, origin_of, redact_url
+from .reasons import REASONS, render
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The facts of one HTTP request/response pair, free of any proxy library.
+
+    ``key`` is the caller's handle for the flow (mitmproxy's flow id); ``status`` and
+    ``response_headers`` are ``None`` when the flow has no response."""
+
+    key: str
+    method: str
+    url: str
+    request_headers: Headers
+    status: int | None = None
+    response_headers: Headers | None = None
+    timestamp: float = 0.0
+    websocket: bool = False
+
+    def req(self, name: str) -> str | None:
+        return get_normalized(self.request_headers, name)
+
+    def resp(self, name: str) -> str | None:
+        if self.response_headers is None:
+            return None
+        return get_normalized(self.response_headers, name)
+
+    @property
+    def target_origin(self) -> str | None:
+        return origin_of(self.url)
+
+
+@dataclass(slots=True)
+class Finding:
+    """The verdict on one flow. Rendered into the comment, log line, metadata and
+    reports; it holds no secret (cookie names only, redacted URLs)."""
+
+    verdict: str  # "hidden" | "exposed"
+    role: str  # "actual" | "preflight" | "redirect"
+    origin: str
+    url: str  # redacted
+    method: str
+    credentials: list[str] = field(default_factory=list)
+    credentials_mode: str = "omit-or-same-origin"  # or "include"
+    reason: str | None = None
+    failed_parameter: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    confidence: str = "certain"  # or "inferred"
+    warnings: list[str] = field(default_factory=list)
+    hidden_headers: list[str] = field(default_factory=list)
+    if_credentialed: dict[str, Any] | None = None
+    related: dict[str, Any] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> bool:
+        return self.verdict == "hidden"
+
+    def _fmt(self, template: str) -> str:
+        return render(
+            template,
+            origin=self.origin,
+            value=self.failed_parameter,
+            evidence=", ".join(self.credentials) or "credentials: include",
+            method=self.method,
+            **self.fields,
+        )
+
+    @property
+    def explanation(self) -> str:
+        if self.reason is None:
+            return ""
+        return self._fmt(REASONS[self.reason].explain)
+
+    @property
+    def fix(self) -> str:
+        if self.reason is None:
+            return ""
+        return self._fmt(REASONS[self.reason].fix)
+
+    @property
+    def console_message(self) -> str:
+        """What Chromium prints in the console for this failure."""
+        if self.reason is None:
+            return ""
+        kind = "fetch"
+        return (
+            f"Access to {kind} at '{self.url}' from origin '{self.origin}' has been blocked by "
+            f"CORS policy: {self._fmt(REASONS[self.reason].console)}"
+        )
+
+    def comment(self) -> str:
+        """One line for flow.comment: the reason and the fix for a hidden response, plus
+        what JavaScript still cannot see (hidden headers) and browser-divergence
+        warnings. Empty for a fine flow: the if_credentialed hint is not a finding."""
+        parts = []
+        if self.hidden:
+            line = f"CORS {self.reason}: {self.explanation} — {self.fix}"
+            if self.confidence != "certain":
+                line += f" [{self.confidence}]"
+            parts.append(line)
+        if self.hidden_headers:
+            parts.append(
+                "CORS: JS cannot read " + ", ".join(self.hidden_headers)
+                + " — with credentials, Access-Control-Expose-Headers: * is a literal name; "
+                "list the headers by name"
+            )
+        parts.extend("CORS warning: " + w for w in self.warnings)
+        return " | ".join(parts)
+
+    @property
+    def noteworthy(self) -> bool:
+        """Whether the flow gets a comment at all."""
+        return self.hidden or bool(self.hidden_headers) or bool(self.warnings)
+
+    def log_line(self) -> str:
+        return f"[cors] {self.method} {self.url} (origin {self.origin}): {self.comment()}"
+
+    def to_metadata(self) -> dict[str, Any]:
+        """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata."""
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "role": self.role,
+            "origin": self.origin,
+            "url": self.url,
+            "method": self.method,
+            "credentials": list(self.credentials),
+            "credentials_mode": self.credentials_mode,
+            "failed_parameter": self.failed_parameter,
+            "message": self.console_message or None,
+            "explanation": self.explanation or None,
+            "fix": self.fix or None,
+            "confidence": self.confidence,
+            "warnings": list(self.warnings),
+            "hidden_headers": list(self.hidden_headers),
+            "if_credentialed": dict(self.if_credentialed) if self.if_credentialed else None,
+            "related": dict(self.related),
+            "checks": [dict(c) for c in self.checks],
+        }
+
+
+def redacted(url: str) -> str:
+    return redact_url(url)

@@ -1,0 +1,179 @@
+"""The one table of reasons: Chromium's CorsError name, when it applies, the browser's
+own console text, our one-line explanation, and the header fix.
+
+Templates are ``str.format`` strings over these fields (missing ones render empty):
+``origin`` (the request's Origin), ``value`` (the failing header value or method or
+header name, Chromium's ``failedParameter``), ``evidence`` (why we believe the request
+was credentialed), ``method``, ``status``, ``location`` (redacted).
+Every output (comment, log line, metadata, reports) renders from a Finding built on
+one of these rows; nothing else spells a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    name: str
+    condition: str
+    console: str  # Chromium's console text, minus the "Access to ... blocked" prefix
+    explain: str
+    fix: str
+    firefox: str = ""
+
+
+_ACAO = "Access-Control-Allow-Origin"
+_ACAC = "Access-Control-Allow-Credentials"
+
+_ROWS = [
+    Reason(
+        "WildcardOriginNotAllowed",
+        "ACAO is exactly * and the request is credentialed",
+        "The value of the 'Access-Control-Allow-Origin' header in the response must not be the "
+        "wildcard '*' when the request's credentials mode is 'include'.",
+        "credentialed request ({evidence}) but Access-Control-Allow-Origin is *",
+        'reflect the origin: "Access-Control-Allow-Origin: {origin}", "Vary: Origin" and '
+        '"Access-Control-Allow-Credentials: true"',
+        "CORSNotSupportingCredentials",
+    ),
+    Reason(
+        "MissingAllowOriginHeader",
+        "no Access-Control-Allow-Origin header",
+        "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+        "no Access-Control-Allow-Origin header{status_note}",
+        'add "Access-Control-Allow-Origin: {origin}"{creds_fix}',
+        "CORSMissingAllowOrigin",
+    ),
+    Reason(
+        "MultipleAllowOriginValues",
+        "ACAO (all lines joined) contains a comma or a space",
+        "The 'Access-Control-Allow-Origin' header contains multiple values '{value}', but only "
+        "one is allowed.",
+        "Access-Control-Allow-Origin has several values '{value}'",
+        'send exactly one line "Access-Control-Allow-Origin: {origin}"',
+        "CORSMultipleAllowOriginNotAllowed",
+    ),
+    Reason(
+        "InvalidAllowOriginValue",
+        "ACAO does not parse as a URL",
+        "The 'Access-Control-Allow-Origin' header contains the invalid value '{value}'.",
+        "Access-Control-Allow-Origin has the invalid value '{value}'",
+        'send the serialized origin "Access-Control-Allow-Origin: {origin}"',
+        "CORSAllowOriginNotMatchingOrigin",
+    ),
+    Reason(
+        "AllowOriginMismatch",
+        "ACAO differs from the request's Origin (byte-exact: scheme, host, port, no slash)",
+        "The 'Access-Control-Allow-Origin' header has a value '{value}' that is not equal to the "
+        "supplied origin.",
+        "Access-Control-Allow-Origin '{value}' is not the request's origin '{origin}'",
+        'send exactly "Access-Control-Allow-Origin: {origin}"',
+        "CORSAllowOriginNotMatchingOrigin",
+    ),
+    Reason(
+        "InvalidAllowCredentials",
+        "credentialed request and ACAC (joined, trimmed) is not exactly 'true'",
+        "The value of the 'Access-Control-Allow-Credentials' header in the response is '{value}' "
+        "which must be 'true' when the request's credentials mode is 'include'.",
+        "credentialed request ({evidence}) but Access-Control-Allow-Credentials is {acac_desc}",
+        'add "Access-Control-Allow-Credentials: true"',
+        "CORSMissingAllowCredentials",
+    ),
+    Reason(
+        "PreflightInvalidStatus",
+        "the preflight passed the CORS check but its status is not 200-299",
+        "Response to preflight request doesn't pass access control check: It does not have HTTP "
+        "ok status.",
+        "preflight answered {status}, not 2xx{not_sent}",
+        "answer OPTIONS {path} with 204 (or 200) before any auth or routing check",
+        "CORSPreflightDidNotSucceed",
+    ),
+    Reason(
+        "PreflightDisallowedRedirect",
+        "the preflight was answered with a redirect",
+        "Response to preflight request doesn't pass access control check: Redirect is not allowed "
+        "for a preflight request.",
+        "preflight answered {status} redirect to {location}{not_sent}",
+        "answer OPTIONS at the requested URL itself with 204; the browser never follows a "
+        "preflight redirect",
+        "CORSExternalRedirectNotAllowed",
+    ),
+    Reason(
+        "InvalidAllowMethodsPreflightResponse",
+        "an Access-Control-Allow-Methods element is not a token",
+        "Cannot parse Access-Control-Allow-Methods response header field in preflight response.",
+        "Access-Control-Allow-Methods '{value}' is not a comma list of tokens{not_sent}",
+        'send "Access-Control-Allow-Methods: {method}" (comma-separated tokens)',
+        "CORSInvalidAllowMethod",
+    ),
+    Reason(
+        "InvalidAllowHeadersPreflightResponse",
+        "an Access-Control-Allow-Headers element is not a token",
+        "Cannot parse Access-Control-Allow-Headers response header field in preflight response.",
+        "Access-Control-Allow-Headers '{value}' is not a comma list of tokens{not_sent}",
+        'send "Access-Control-Allow-Headers: {requested_headers}" (comma-separated tokens)',
+        "CORSInvalidAllowHeader",
+    ),
+    Reason(
+        "MethodDisallowedByPreflightResponse",
+        "the method is not safelisted and not in ACAM (case-sensitive; * only without credentials)",
+        "Method {value} is not allowed by Access-Control-Allow-Methods in preflight response.",
+        "method {value} is not in Access-Control-Allow-Methods{star_note}{not_sent}",
+        'add "Access-Control-Allow-Methods: {value}" (exactly as the page sends it)',
+        "CORSMethodNotFound",
+    ),
+    Reason(
+        "HeaderDisallowedByPreflightResponse",
+        "a requested header is not in ACAH (case-insensitive; * only without credentials)",
+        "Request header field {value} is not allowed by Access-Control-Allow-Headers in preflight "
+        "response.",
+        "request header '{value}' is not in Access-Control-Allow-Headers{star_note}{not_sent}",
+        'send "Access-Control-Allow-Headers: {requested_headers}"',
+        "CORSMissingAllowHeaderFromPreflight",
+    ),
+    Reason(
+        "RedirectContainsCredentials",
+        "a CORS redirect's Location carries user:pass@",
+        "Redirect location '{location}' contains a username and password, which is disallowed "
+        "for cross-origin requests.",
+        "redirect Location {location} carries a username and password",
+        "drop the user:pass@ part from the Location header",
+    ),
+]
+
+# The preflight variants of the CORS check: same conditions on the preflight response,
+# judged with the actual request's credentials mode.
+_PREFLIGHT_VARIANTS = (
+    "WildcardOriginNotAllowed", "MissingAllowOriginHeader", "MultipleAllowOriginValues",
+    "InvalidAllowOriginValue", "AllowOriginMismatch", "InvalidAllowCredentials",
+)
+_PREFIX = "Response to preflight request doesn't pass access control check: "
+
+
+def _preflight_variant(r: Reason) -> Reason:
+    return Reason(
+        "Preflight" + r.name,
+        "on the preflight response: " + r.condition,
+        _PREFIX + r.console,
+        "preflight: " + r.explain + "{not_sent}",
+        r.fix.replace("add ", "on the OPTIONS response add ", 1)
+        if r.fix.startswith("add ") else r.fix + " on the OPTIONS response",
+        r.firefox,
+    )
+
+
+REASONS: dict[str, Reason] = {r.name: r for r in _ROWS}
+for _name in _PREFLIGHT_VARIANTS:
+    _v = _preflight_variant(REASONS[_name])
+    REASONS[_v.name] = _v
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, **fields: object) -> str:
+    return template.format_map(_Blank({k: v for k, v in fields.items() if v is not None}))

@@ -1,0 +1,285 @@
+"""The stateful core: classification, credentials evidence, preflight/actual
+correlation, redirect chains, hints, and the state cap."""
+
+import pytest
+from helpers import API, COOKIE, PAGE, XAPI, ex, good, preflight
+
+from corscore import Analyzer, classify
+
+
+def run(a, e):
+    """request then response, like the proxy; returns {key: finding}."""
+    out = dict(a.request(e))
+    out.update(a.response(e))
+    return out
+
+
+def one(e, a=None):
+    a = a or Analyzer()
+    return run(a, e).get(e.key)
+
+
+@pytest.mark.parametrize("e,kind", [
+    (ex(), "cors"),
+    (ex(url=PAGE + "/same"), None),  # same-origin
+    (ex(origin=None), None),
+    (ex(req=[("Sec-Fetch-Mode", "no-cors")], fetch_metadata=False), None),
+    (ex(req=[("Sec-Fetch-Mode", "navigate")], fetch_metadata=False), None),
+    (ex(fetch_metadata=False), "cors"),  # Origin differs, no fetch metadata
+    (ex(fetch_metadata=False, req=[("Upgrade-Insecure-Requests", "1")], method="POST"), None),
+    (ex(fetch_metadata=False, req=[("Accept", "text/html,*/*")], method="POST"), None),
+    (ex(websocket=True), None),
+    (ex(method="CONNECT"), None),
+    (ex(origin="null"), "cors"),
+    (preflight(), "preflight"),
+    (ex("OPTIONS"), "cors"),  # OPTIONS without Access-Control-Request-Method is a plain request
+])
+def test_classify(e, kind):
+    assert classify(e) == kind
+
+
+def test_not_cors_gets_no_finding():
+    assert one(ex(url=PAGE + "/x", resp=[])) is None
+
+
+def test_cookie_is_credentials_evidence_names_only():
+    f = one(ex(req=COOKIE, resp=good(creds=False)))
+    assert f.hidden and f.reason == "InvalidAllowCredentials"
+    assert f.credentials == ["cookie sid, theme"]
+    text = repr(f.to_metadata()) + f.comment() + f.log_line()
+    assert "s3cr3t" not in text and "dark" not in text
+    assert 'add "Access-Control-Allow-Credentials: true"' in f.comment()
+    assert f.comment().startswith("CORS InvalidAllowCredentials: credentialed request (cookie sid, theme)")
+
+
+def test_status_does_not_matter():
+    f = one(ex(status=500, req=COOKIE, resp=good()))
+    assert f.verdict == "exposed" and f.reason is None
+
+
+def test_404_without_cors_headers_says_so():
+    f = one(ex(status=404, req=COOKIE, resp=[]))
+    assert f.reason == "MissingAllowOriginHeader"
+    assert "status 404" in f.comment()
+    assert "Access-Control-Allow-Credentials: true" in f.fix
+
+
+def test_no_credentials_wildcard_is_fine_but_hinted():
+    f = one(ex(resp=[("Access-Control-Allow-Origin", "*")]))
+    assert f.verdict == "exposed"
+    assert f.if_credentialed["reason"] == "WildcardOriginNotAllowed"
+    assert f.comment() == ""  # a hint is not a finding
+
+
+def test_no_credentials_missing_acac_hint():
+    f = one(ex(resp=good(creds=False)))
+    assert f.verdict == "exposed"
+    assert f.if_credentialed["reason"] == "InvalidAllowCredentials"
+
+
+def test_fine_credentialed_flow():
+    f = one(ex(req=COOKIE, resp=good()))
+    md = f.to_metadata()
+    assert md["verdict"] == "exposed" and md["reason"] is None and md["if_credentialed"] is None
+    assert md["credentials"] == ["cookie sid, theme"]
+    assert f.comment() == ""
+
+
+def test_browser_http_auth_is_credentials():
+    f = one(ex(req=[("Authorization", "Basic dXNlcjpwYXNz")], resp=good(creds=False)))
+    assert f.reason == "InvalidAllowCredentials"
+    assert f.confidence == "inferred"
+    assert "dXNlcjpwYXNz" not in repr(f.to_metadata()) + f.comment()
+    assert f.credentials[0].startswith("authorization (Basic scheme")
+
+
+def test_author_authorization_announced_by_preflight_is_not_credentials():
+    a = Analyzer()
+    run(a, preflight("GET", headers="authorization", resp=[
+        ("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "authorization")]))
+    f = run(a, actual := ex(req=[("Authorization", "Bearer tok")], resp=[
+        ("Access-Control-Allow-Origin", PAGE)], ts=1000.1))[actual.key]
+    assert f.verdict == "exposed" and f.credentials == []
+
+
+def test_aceh_star_with_credentials_lists_hidden_headers():
+    f = one(ex(req=COOKIE, resp=good() + [("Access-Control-Expose-Headers", "*"),
+                                         ("X-Request-Id", "1")]))
+    assert f.verdict == "exposed"
+    assert f.hidden_headers == ["x-request-id"]
+    assert "x-request-id" in f.comment() and "literal" in f.comment()
+
+
+# --- preflights
+
+PF_OK = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"),
+         ("Access-Control-Allow-Methods", "PUT")]
+
+
+def test_preflight_failing_in_every_mode_is_certain():
+    f = one(preflight(status=403, resp=PF_OK))
+    assert f.hidden and f.reason == "PreflightInvalidStatus" and f.role == "preflight"
+    assert "the browser will not send the PUT" in f.comment()
+    assert f.confidence == "certain"
+
+
+def test_preflight_fine_in_every_mode():
+    f = one(preflight(resp=PF_OK))
+    assert f.verdict == "exposed" and f.if_credentialed is None
+
+
+def _noacac_preflight(**kw):
+    return preflight(resp=[("Access-Control-Allow-Origin", PAGE),
+                           ("Access-Control-Allow-Methods", "PUT")], **kw)
+
+
+def test_preflight_credentials_only_failure_followed_by_actual_is_fine():
+    a = Analyzer(preflight_wait=3)
+    p = _noacac_preflight(ts=1000)
+    f = run(a, p)[p.key]
+    assert f.verdict == "exposed" and f.related["awaiting_actual"]
+    assert f.if_credentialed["reason"] == "PreflightInvalidAllowCredentials"
+    act = ex("PUT", ts=1000.2, resp=[("Access-Control-Allow-Origin", PAGE)])
+    updates = a.request(act)
+    assert [k for k, _ in updates] == [p.key]
+    settled = updates[0][1]
+    assert settled.verdict == "exposed" and settled.related["actual_followed"] is True
+    assert a.expire(2000) == []
+
+
+def test_preflight_credentials_only_failure_without_actual_is_inferred_hidden():
+    a = Analyzer(preflight_wait=3)
+    p = _noacac_preflight(ts=1000)
+    run(a, p)
+    assert a.expire(1002) == []
+    (key, f), = a.expire(1003.5)
+    assert key == p.key
+    assert f.hidden and f.reason == "PreflightInvalidAllowCredentials"
+    assert f.confidence == "inferred" and f.credentials_mode == "include"
+    assert "will not send the PUT" in f.comment()
+
+
+def test_unrelated_flow_after_window_settles_pending_preflight():
+    a = Analyzer(preflight_wait=3)
+    p = _noacac_preflight(ts=1000)
+    run(a, p)
+    other = ex(url=XAPI + "/other", ts=1010, resp=[("Access-Control-Allow-Origin", "*")])
+    keys = [k for k, _ in a.request(other)]
+    assert p.key in keys
+
+
+def test_flush_settles_everything():
+    a = Analyzer()
+    p = _noacac_preflight()
+    run(a, p)
+    (key, f), = a.flush()
+    assert key == p.key and f.hidden
+
+
+def test_preflight_star_origin_with_followed_actual_is_fine():
+    a = Analyzer()
+    p = preflight(resp=[("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "PUT")])
+    run(a, p)
+    got = dict(a.request(ex("PUT", ts=1000.1, resp=[("Access-Control-Allow-Origin", "*")])))
+    assert got[p.key].verdict == "exposed"
+
+
+def test_actual_links_its_preflight():
+    a = Analyzer()
+    p = preflight(resp=PF_OK)
+    run(a, p)
+    act = ex("PUT", req=COOKIE, resp=good(creds=False), ts=1000.1)
+    f = run(a, act)[act.key]
+    assert f.related["preflight"] == p.key
+    assert f.reason == "InvalidAllowCredentials"
+
+
+def test_actual_without_preflight_in_view_is_judged_on_its_own():
+    f = one(ex("PUT", req=COOKIE, resp=good()))
+    assert f.verdict == "exposed"
+
+
+# --- redirects
+
+def test_redirect_hop_without_cors_headers():
+    f = one(ex(status=302, req=COOKIE, resp=[("Location", API + "/next")]))
+    assert f.role == "redirect" and f.reason == "MissingAllowOriginHeader"
+
+
+def test_redirect_with_userinfo():
+    f = one(ex(status=302, resp=good(creds=False) + [("Location", "http://u:pw@127.0.0.1:9000/n")]))
+    assert f.reason == "RedirectContainsCredentials"
+    assert "pw" not in f.comment().replace("pw@", "")
+    assert "u:…@" in f.comment()
+
+
+def test_cross_origin_redirect_taints_and_carries_credentials():
+    a = Analyzer()
+    h1 = ex(status=302, req=COOKIE, resp=good() + [("Location", XAPI + "/final")], ts=1)
+    f1 = run(a, h1)[h1.key]
+    assert f1.role == "redirect" and f1.verdict == "exposed"
+    # hop 2: Origin is null, the Lax cookie was dropped, the mode is still include
+    h2 = ex(url=XAPI + "/final", origin="null", ts=1.1,
+            resp=[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true")])
+    f2 = run(a, h2)[h2.key]
+    assert f2.hidden and f2.reason == "AllowOriginMismatch"
+    assert f2.credentials_mode == "include"
+    assert "hop 2 of 2" in f2.related["chain"]
+
+
+def test_tainted_final_allowing_null_with_credentials_is_fine():
+    a = Analyzer()
+    run(a, ex(status=307, req=COOKIE, resp=good() + [("Location", XAPI + "/f")], ts=1))
+    h2 = ex(url=XAPI + "/f", origin="null", ts=1.1, resp=good("null"))
+    assert run(a, h2)[h2.key].verdict == "exposed"
+
+
+def test_tainted_final_without_acac_fails_though_no_cookie_on_hop():
+    a = Analyzer()
+    run(a, ex(status=302, req=COOKIE, resp=good() + [("Location", XAPI + "/f")], ts=1))
+    h2 = ex(url=XAPI + "/f", origin="null", ts=1.1, resp=[("Access-Control-Allow-Origin", "null")])
+    f = run(a, h2)[h2.key]
+    assert f.reason == "InvalidAllowCredentials"
+    assert "carried from hop 1" in f.credentials[0]
+
+
+def test_same_origin_redirect_keeps_origin():
+    a = Analyzer()
+    run(a, ex(status=302, req=COOKIE, resp=good() + [("Location", "/two")], ts=1))
+    h2 = ex(url=API + "/two", req=COOKIE, ts=1.1, resp=good())
+    f = run(a, h2)[h2.key]
+    assert f.verdict == "exposed" and f.related["hop"] == 2
+
+
+def test_post_302_becomes_get():
+    a = Analyzer()
+    run(a, ex("POST", status=302, req=COOKIE, resp=good() + [("Location", "/g")], ts=1))
+    h2 = ex("GET", url=API + "/g", ts=1.1, resp=good(creds=False))
+    f = run(a, h2)[h2.key]
+    assert f.reason == "InvalidAllowCredentials"
+
+
+# --- bounded state
+
+def test_state_is_capped():
+    a = Analyzer(max_entries=50)
+    for i in range(5000):
+        run(a, preflight(url=f"{API}/r{i}", ts=1000 + i * 0.001,
+                         resp=[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Methods", "PUT")]))
+        run(a, ex(status=302, url=f"{API}/d{i}", resp=good() + [("Location", f"/n{i}")],
+                  ts=1000 + i * 0.001))
+    assert a.state_size() <= 3 * 50
+
+
+def test_state_ages_out():
+    a = Analyzer(max_entries=10_000, max_age=60)
+    for i in range(100):
+        run(a, preflight(url=f"{API}/r{i}", ts=1000, resp=PF_OK))
+    a.expire(1000 + 7200 + 61)
+    assert a.state_size() == 0
+
+
+def test_flows_without_response_are_skipped():
+    a = Analyzer()
+    e = ex(status=None)
+    assert run(a, e) == {}
