@@ -1,0 +1,203 @@
+"""The mitmproxy adapter through mitmproxy's own test helpers."""
+
+import copy
+
+import pytest
+from mitmproxy import exceptions
+from mitmproxy.test import taddons, tflow, tutils
+
+import cors_creds
+from conftest import ADDON
+
+PAGE = "http://127.0.0.1:8000"
+
+
+def cors_flow(method="GET", url="http://127.0.0.1:9000/data", req=(), status=200, resp=(),
+              origin=PAGE, ts=None):
+    f = tflow.tflow(resp=True)
+    f.request = tutils.treq(method=method.encode(), headers=())
+    f.request.url = url
+    if origin:
+        f.request.headers["Origin"] = origin
+    f.request.headers["Sec-Fetch-Mode"] = "cors"
+    for k, v in req:
+        f.request.headers.add(k, v)
+    f.response = tutils.tresp(status_code=status, headers=())
+    for k, v in resp:
+        f.response.headers.add(k, v)
+    if ts is not None:
+        f.request.timestamp_start = ts
+    return f
+
+
+def run(addon, f):
+    addon.request(f)
+    addon.response(f)
+    return f
+
+
+@pytest.fixture
+def addon():
+    return cors_creds.CorsCreds()
+
+
+def test_hidden_flow_is_marked_commented_and_described(addon):
+    with taddons.context(addon):
+        f = run(addon, cors_flow(req=[("Cookie", "sid=TOPSECRET")],
+                                 resp=[("Access-Control-Allow-Origin", PAGE)]))
+    assert f.marked == ":no_entry:"
+    assert f.comment.startswith("CORS InvalidAllowCredentials: credentialed request (cookie sid)")
+    assert 'add "Access-Control-Allow-Credentials: true"' in f.comment
+    md = f.metadata["cors_creds"]
+    assert md["verdict"] == "hidden" and md["reason"] == "InvalidAllowCredentials"
+    assert md["role"] == "actual" and md["credentials"] == ["cookie sid"]
+    assert "TOPSECRET" not in repr(md) + f.comment
+
+
+def test_fine_flow_has_metadata_only(addon):
+    with taddons.context(addon):
+        f = run(addon, cors_flow(req=[("Cookie", "sid=1")],
+                                 resp=[("Access-Control-Allow-Origin", PAGE),
+                                       ("Access-Control-Allow-Credentials", "true")]))
+    assert f.marked == "" and f.comment == ""
+    assert f.metadata["cors_creds"]["verdict"] == "exposed"
+
+
+def test_non_cors_flow_untouched(addon):
+    with taddons.context(addon):
+        f = run(addon, tflow.tflow(resp=True))
+    assert f.marked == "" and f.comment == "" and "cors_creds" not in f.metadata
+
+
+def test_traffic_is_never_changed(addon):
+    with taddons.context(addon):
+        f = cors_flow(req=[("Cookie", "a=b")], resp=[("Access-Control-Allow-Origin", "*")])
+        before = (copy.deepcopy(f.request.get_state()), copy.deepcopy(f.response.get_state()))
+        run(addon, f)
+        assert (f.request.get_state(), f.response.get_state()) == before
+        assert f.marked
+
+
+def test_user_comment_is_kept_and_ours_replaced_on_reanalysis(addon):
+    with taddons.context(addon):
+        f = cors_flow(req=[("Cookie", "a=b")], resp=[("Access-Control-Allow-Origin", "*")])
+        f.comment = "my note"
+        run(addon, f)
+        assert f.comment.startswith("my note | CORS WildcardOriginNotAllowed")
+        run(addon, f)  # a replayed or re-read flow is annotated once, not twice
+        assert f.comment.count("WildcardOriginNotAllowed") == 1
+        f.response.headers["Access-Control-Allow-Origin"] = PAGE
+        f.response.headers["Access-Control-Allow-Credentials"] = "true"
+        run(addon, f)
+        assert f.comment == "my note" and f.marked == ""
+
+
+def test_marker_option(addon):
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_marker=":warning:")
+        f = run(addon, cors_flow(req=[("Cookie", "a=b")], resp=[]))
+        assert f.marked == ":warning:"
+        tctx.configure(addon, cors_creds_marker="")
+        g = run(addon, cors_flow(req=[("Cookie", "a=b")], resp=[]))
+        assert g.marked == "" and g.comment
+
+
+@pytest.mark.parametrize("opts,match", [
+    ({"cors_creds_marker": "not-an-emoji"}, "cors_creds_marker"),
+    ({"cors_creds_filter": "~q ~~~("}, "cors_creds_filter"),
+    ({"cors_creds_preflight_wait": -1}, "preflight_wait"),
+    ({"cors_creds_max_entries": 0}, "max_entries"),
+])
+def test_bad_options(addon, opts, match):
+    with taddons.context(addon) as tctx:
+        with pytest.raises(exceptions.OptionsError, match=match):
+            tctx.configure(addon, **opts)
+
+
+def test_filter_limits_analysis(addon):
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_filter="~d 127.0.0.2")
+        f = run(addon, cors_flow(req=[("Cookie", "a=b")], resp=[]))
+        assert "cors_creds" not in f.metadata
+        g = run(addon, cors_flow(url="http://127.0.0.2:9000/x", req=[("Cookie", "a=b")], resp=[]))
+        assert g.metadata["cors_creds"]["verdict"] == "hidden"
+
+
+def test_log_is_warning_never_error(addon, caplog):
+    with taddons.context(addon):
+        caplog.set_level("DEBUG")
+        run(addon, cors_flow(req=[("Cookie", "sid=SECRETVALUE")], resp=[]))
+    recs = [r for r in caplog.records if "[cors]" in r.getMessage()]
+    assert recs and all(r.levelname == "WARNING" for r in recs)
+    assert "MissingAllowOriginHeader" in recs[0].getMessage()
+    assert all("SECRETVALUE" not in r.getMessage() for r in caplog.records)
+
+
+def add_raw(headers, name, value):
+    headers.fields = headers.fields + ((name, value),)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda f: add_raw(f.request.headers, b"Origin", b"\xff\xfe"),
+    lambda f: setattr(f.request.headers, "fields", ((b"origin", b"http://127.0.0.1:8000"),
+                                                    (b"origin", b"http://x"))),
+    lambda f: add_raw(f.response.headers, b"Access-Control-Allow-Origin", b"\x80"),
+    lambda f: add_raw(f.request.headers, b"Cookie", b"\xc3\x28=\xff"),
+    lambda f: add_raw(f.response.headers, b"", b""),
+    lambda f: setattr(f.request, "url", "http://127.0.0.1:9000/%zz?%%"),
+    lambda f: setattr(f, "response", None),
+    lambda f: setattr(f.request, "http_version", "HTTP/2.0"),
+    lambda f: setattr(f.request, "timestamp_start", None),
+])
+def test_bad_input_never_raises(addon, mutate, caplog):
+    with taddons.context(addon):
+        f = cors_flow(req=[("Cookie", "a=b")], resp=[])
+        mutate(f)
+        run(addon, f)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert not [r for r in caplog.records if "internal error" in r.getMessage()]
+
+
+def test_error_flow_without_response(addon):
+    with taddons.context(addon):
+        f = tflow.tflow(err=True)
+        f.request.headers["Origin"] = PAGE
+        addon.request(f)
+        addon.response(f)
+        assert "cors_creds" not in f.metadata
+
+
+def test_pending_preflight_settles_when_actual_arrives(addon):
+    with taddons.context(addon):
+        pf = cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")],
+                       status=204, resp=[("Access-Control-Allow-Origin", PAGE),
+                                         ("Access-Control-Allow-Methods", "PUT")], ts=100.0)
+        run(addon, pf)
+        assert pf.metadata["cors_creds"]["related"]["awaiting_actual"] is True
+        assert pf.id in addon.awaiting and not pf.marked
+        actual = cors_flow("PUT", resp=[("Access-Control-Allow-Origin", PAGE)], ts=100.1)
+        run(addon, actual)
+        assert pf.id not in addon.awaiting
+        assert pf.metadata["cors_creds"]["related"]["actual_followed"] is True
+        assert not pf.marked
+
+
+def test_pending_preflight_without_actual_is_marked_at_done(addon):
+    with taddons.context(addon):
+        pf = cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")],
+                       status=204, resp=[("Access-Control-Allow-Origin", PAGE),
+                                         ("Access-Control-Allow-Methods", "PUT")], ts=100.0)
+        run(addon, pf)
+        addon.done()
+        assert pf.marked == ":no_entry:"
+        md = pf.metadata["cors_creds"]
+        assert md["reason"] == "PreflightInvalidAllowCredentials" and md["confidence"] == "inferred"
+        assert "will not send the PUT" in pf.comment
+
+
+def test_script_loads_through_mitmproxy(tmp_path):
+    with taddons.context() as tctx:
+        mod = tctx.script(ADDON)
+        a = mod.addons[0]
+        f = run(a, cors_flow(req=[("Cookie", "a=b")], resp=[("Access-Control-Allow-Origin", "*")]))
+        assert f.metadata["cors_creds"]["reason"] == "WildcardOriginNotAllowed"
