@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Optional
 
@@ -21,10 +22,12 @@ from mitmproxy import ctx, exceptions, flowfilter, hooks, http
 from mitmproxy.utils import emoji
 
 from corscore import Analyzer, Exchange, Finding, make_headers, redact_url
+from corscore.report import Report
 
 logger = logging.getLogger(__name__)
 
 META_KEY = "cors_creds"
+REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown}
 _SEP = " | "
 
 
@@ -73,6 +76,7 @@ class CorsCreds:
         self.analyzer = Analyzer()
         self.filter: flowfilter.TFilter | None = None
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
+        self.report = Report()
         self._last_ts = 0.0
         self._last_mono = time.monotonic()
         self._timer: asyncio.Task | None = None
@@ -92,6 +96,11 @@ class CorsCreds:
             "cors_creds_preflight_wait", int, 3000,
             "Milliseconds to wait for the actual request after a preflight that fails only "
             "for credentialed requests, before concluding the browser blocked it.",
+        )
+        loader.add_option(
+            "cors_creds_report", Optional[str], None,
+            "Write a report of the final findings at shutdown to this path: JSON (.json) "
+            "or Markdown (.md), chosen by the extension.",
         )
         loader.add_option(
             "cors_creds_max_entries", int, 4096,
@@ -115,6 +124,13 @@ class CorsCreds:
                     raise exceptions.OptionsError(f"cors_creds_filter: {e}") from e
             else:
                 self.filter = None
+        if "cors_creds_report" in updated:
+            path = ctx.options.cors_creds_report
+            if path and os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
+                raise exceptions.OptionsError(
+                    f"cors_creds_report: {path!r} must end in one of "
+                    + ", ".join(sorted(REPORT_FORMATS))
+                )
         if updated & {"cors_creds_preflight_wait", "cors_creds_max_entries"}:
             wait = ctx.options.cors_creds_preflight_wait
             cap = ctx.options.cors_creds_max_entries
@@ -134,6 +150,21 @@ class CorsCreds:
             self._timer.cancel()
             self._timer = None
         self._apply(self.analyzer.flush(), None)
+        for line in self.report.summary_lines():
+            logger.info(f"[cors] {line}")
+        path = ctx.options.cors_creds_report
+        if path:
+            self.write_report(path)
+
+    def write_report(self, path: str) -> None:
+        render = REPORT_FORMATS[os.path.splitext(path)[1].lower()]
+        try:
+            with open(os.path.expanduser(path), "w", encoding="utf-8") as fh:
+                fh.write(render(self.report))
+        except OSError as e:
+            logger.warning(f"[cors] cannot write report {path}: {e}")
+        else:
+            logger.info(f"[cors] report written to {path}")
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self._wanted(flow):
@@ -187,6 +218,7 @@ class CorsCreds:
                     continue
                 changed.append(flow)
             annotate(flow, finding, marker)
+            self.report.add(key, finding, flow.request.timestamp_start or 0.0)
             if finding.related.get("awaiting_actual"):
                 self.awaiting[key] = flow
                 while len(self.awaiting) > self.analyzer.max_entries:

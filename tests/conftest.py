@@ -5,3 +5,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON_DIR = os.path.join(ROOT, "addon")
 ADDON = os.path.join(ADDON_DIR, "cors_creds.py")
 sys.path.insert(0, ADDON_DIR)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the browser suite's one-line agreement summary, when it ran."""
+    mod = sys.modules.get("test_browser")
+    for line in getattr(mod, "SUMMARY", []):
+        terminalreporter.write_line(line)

@@ -283,3 +283,37 @@ def test_flows_without_response_are_skipped():
     a = Analyzer()
     e = ex(status=None)
     assert run(a, e) == {}
+
+
+# --- every reason renders: comment, log line, metadata, hint
+
+import re  # noqa: E402
+
+from corscore import REASONS, Finding  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(REASONS))
+def test_every_reason_renders_without_placeholders(name):
+    f = Finding("hidden", "actual", PAGE, API + "/x", "PUT", credentials=["cookie sid"],
+                reason=name, failed_parameter="v",
+                fields={"status": "403", "location": "/l", "raw": "a b", "requested_headers": "x-a"})
+    for text in (f.comment(), f.log_line(), f.console_message, repr(f.to_metadata())):
+        assert re.search(r"\{[a-z_]+\}", text) is None, text
+    assert f.comment().startswith(f"CORS {name}: ")
+    assert " — " in f.comment()
+    r = REASONS[name]
+    assert r.condition and r.console and r.explain and r.fix
+
+
+@pytest.mark.parametrize("acam,acah,reason", [
+    ("PUT DELETE", None, "InvalidAllowMethodsPreflightResponse"),
+    ("PUT", "x-a x-b", "InvalidAllowHeadersPreflightResponse"),
+])
+def test_unparsable_lists_through_the_analyzer(acam, acah, reason):
+    resp = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", acam)]
+    if acah:
+        resp.append(("Access-Control-Allow-Headers", acah))
+    f = one(preflight(headers="x-a", resp=resp))
+    assert f.reason == reason
+    assert "is not a comma list of tokens" in f.comment()
+    assert ("PUT DELETE" in f.comment()) or ("x-a x-b" in f.comment())

@@ -415,13 +415,13 @@ class Analyzer:
             **failure.fields, "status": str(ex.status),
             "creds_fix": ' and "Access-Control-Allow-Credentials: true"',
         }
-        kw = dict(origin=finding.origin, value=failure.parameter,
-                  evidence="credentials: 'include'", method=finding.method, **fields)
+        kw = {"origin": finding.origin, "value": failure.parameter,
+              "evidence": "credentials: 'include'", "method": finding.method, **fields}
         return {
             "reason": failure.reason,
             "failed_parameter": failure.parameter,
-            "explanation": render(reason.explain, **kw),
-            "fix": render(reason.fix, **kw),
+            "explanation": render(reason.explain, kw),
+            "fix": render(reason.fix, kw),
         }
 
 

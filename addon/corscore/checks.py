@@ -131,11 +131,12 @@ def check_preflight(
     methods = parse_token_list(acam_raw)
     if methods is None:
         _add(checks, _check("Access-Control-Allow-Methods parses", False, acam_raw, "tokens"))
-        return Failure("InvalidAllowMethodsPreflightResponse", "", {"value": acam_raw or ""})
+        return Failure("InvalidAllowMethodsPreflightResponse", "", {"raw": acam_raw or ""})
     allowed_headers = parse_token_list(acah_raw)
     if allowed_headers is None:
         _add(checks, _check("Access-Control-Allow-Headers parses", False, acah_raw, "tokens"))
-        return Failure("InvalidAllowHeadersPreflightResponse", "", {"value": acah_raw or ""})
+        return Failure("InvalidAllowHeadersPreflightResponse", "",
+                       {"raw": acah_raw or "", "requested_headers": ", ".join(req.headers)})
     f = _check_method(req.method, methods, include, acam_raw, checks)
     if f is not None:
         return f

@@ -65,14 +65,13 @@ class Finding:
         return self.verdict == "hidden"
 
     def _fmt(self, template: str) -> str:
-        return render(
-            template,
-            origin=self.origin,
-            value=self.failed_parameter,
-            evidence=", ".join(self.credentials) or "credentials: include",
-            method=self.method,
+        return render(template, {
+            "origin": self.origin,
+            "value": self.failed_parameter,
+            "evidence": ", ".join(self.credentials) or "credentials: include",
+            "method": self.method,
             **self.fields,
-        )
+        })
 
     @property
     def explanation(self) -> str:

@@ -104,7 +104,7 @@ _ROWS = [
         "InvalidAllowMethodsPreflightResponse",
         "an Access-Control-Allow-Methods element is not a token",
         "Cannot parse Access-Control-Allow-Methods response header field in preflight response.",
-        "Access-Control-Allow-Methods '{value}' is not a comma list of tokens{not_sent}",
+        "Access-Control-Allow-Methods '{raw}' is not a comma list of tokens{not_sent}",
         'send "Access-Control-Allow-Methods: {method}" (comma-separated tokens)',
         "CORSInvalidAllowMethod",
     ),
@@ -112,7 +112,7 @@ _ROWS = [
         "InvalidAllowHeadersPreflightResponse",
         "an Access-Control-Allow-Headers element is not a token",
         "Cannot parse Access-Control-Allow-Headers response header field in preflight response.",
-        "Access-Control-Allow-Headers '{value}' is not a comma list of tokens{not_sent}",
+        "Access-Control-Allow-Headers '{raw}' is not a comma list of tokens{not_sent}",
         'send "Access-Control-Allow-Headers: {requested_headers}" (comma-separated tokens)',
         "CORSInvalidAllowHeader",
     ),
@@ -175,5 +175,6 @@ class _Blank(dict):
         return ""
 
 
-def render(template: str, **fields: object) -> str:
+def render(template: str, fields: dict[str, object]) -> str:
+    """Fill a template; a field that is missing or None renders empty."""
     return template.format_map(_Blank({k: v for k, v in fields.items() if v is not None}))

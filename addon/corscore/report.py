@@ -1,0 +1,104 @@
+"""Collects final findings into a bounded report and renders it (JSON, Markdown).
+
+Memory stays flat: per-flow entries are capped (the newest are kept) and the summary
+groups are capped; counts stay exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlsplit
+
+from .model import Finding
+
+SCHEMA = "cors-creds-report/1"
+
+
+def _api_key(url: str) -> str:
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}{p.path}"
+
+
+class Report:
+    def __init__(self, max_flows: int = 10_000, max_groups: int = 2_000) -> None:
+        self.max_flows = max_flows
+        self.max_groups = max_groups
+        self.flows: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
+                       "dropped_flows": 0}
+
+    def add(self, key: str, finding: Finding, timestamp: float = 0.0) -> None:
+        """Record the final finding for a flow; a later finding for the same flow
+        replaces the earlier one (a settled preflight)."""
+        entry = finding.to_metadata()
+        entry["flow"] = key
+        entry["timestamp"] = timestamp
+        old = self.flows.pop(key, None)
+        if old is not None:
+            self._count(old, -1)
+        else:
+            self.counts["cors_flows"] += 1
+        self.flows[key] = entry
+        self._count(entry, +1)
+        while len(self.flows) > self.max_flows:
+            self.flows.popitem(last=False)
+            self.counts["dropped_flows"] += 1
+
+    def _count(self, entry: dict[str, Any], sign: int) -> None:
+        if entry["verdict"] != "hidden":
+            return
+        self.counts["hidden"] += sign
+        if entry["credentials_mode"] == "include":
+            self.counts["hidden_credentialed"] += sign
+        gkey = (entry["origin"], _api_key(entry["url"]), entry["reason"])
+        group = self.groups.get(gkey)
+        if group is None:
+            if sign < 0:
+                return
+            group = {"page_origin": gkey[0], "api": gkey[1], "reason": gkey[2], "count": 0,
+                     "example_url": entry["url"], "fix": entry["fix"]}
+            self.groups[gkey] = group
+            while len(self.groups) > self.max_groups:
+                self.groups.popitem(last=False)
+        group["count"] += sign
+        if group["count"] <= 0:
+            del self.groups[gkey]
+
+    def summary(self) -> list[dict[str, Any]]:
+        return sorted(self.groups.values(),
+                      key=lambda g: (g["page_origin"], g["api"], -g["count"], g["reason"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "counts": dict(self.counts), "summary": self.summary(),
+                "flows": list(self.flows.values())}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_markdown(self) -> str:
+        c = self.counts
+        lines = ["# cors-creds report", "",
+                 f"{c['cors_flows']} CORS flows checked, {c['hidden']} hidden from JavaScript "
+                 f"({c['hidden_credentialed']} credentialed).", ""]
+        if self.groups:
+            lines += ["| page origin | API | reason | count | example | fix |",
+                      "|---|---|---|---|---|---|"]
+            for g in self.summary():
+                cells = [g["page_origin"], g["api"], f"`{g['reason']}`", str(g["count"]),
+                         g["example_url"], g["fix"] or ""]
+                lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def summary_lines(self) -> list[str]:
+        """The shutdown summary, grouped by page origin, then API and reason."""
+        out: list[str] = []
+        page = None
+        for g in self.summary():
+            if g["page_origin"] != page:
+                page = g["page_origin"]
+                out.append(f"page {page}:")
+            out.append(f"  {g['api']}  {g['reason']} ×{g['count']}  e.g. {g['example_url']}")
+        return out

@@ -1,0 +1,262 @@
+"""The browser is the judge: headless Chromium (Debian's) drives every case in
+browser_cases.py through a real mitmdump running the addon, and the addon's verdict on
+the case's flows must match what Chromium did (JavaScript could read the response or
+not; DevTools Protocol ``Network.loadingFailed`` → ``corsErrorStatus.corsError``).
+
+Run only this suite:  bash .ci/test tests/test_browser.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+from browser_cases import CASES, Case
+from harness import Mitmdump, Route, Server, read_flows
+
+pytestmark = pytest.mark.browser
+
+COOKIE_SECRET = "SECRET-COOKIE-b7d2"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions",
+]
+CASE_TIMEOUT_MS = 10_000
+
+FETCH_JS = """async (a) => {
+  try {
+    const init = {method: a.method, credentials: a.credentials, cache: "no-store",
+                  headers: a.headers};
+    if (a.body !== null) init.body = a.body;
+    const r = await fetch(a.url, init);
+    const body = await r.text();
+    return {ok: true, status: r.status, body, header: a.readHeader ? r.headers.get(a.readHeader) : null};
+  } catch (e) { return {ok: false, error: String(e)}; }
+}"""
+
+XHR_JS = """(a) => new Promise((resolve) => {
+  const x = new XMLHttpRequest();
+  x.open(a.method, a.url);
+  x.withCredentials = a.credentials === "include";
+  for (const [k, v] of Object.entries(a.headers)) x.setRequestHeader(k, v);
+  x.onload = () => resolve({ok: true, status: x.status, body: x.responseText,
+                            header: a.readHeader ? x.getResponseHeader(a.readHeader) : null});
+  x.onerror = () => resolve({ok: false, error: "XMLHttpRequest error"});
+  x.send(a.body);
+})"""
+
+
+def chromium_path() -> str | None:
+    for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "",
+              shutil.which("chromium-browser") or ""):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+class World:
+    """The page origin, a same-site API and a cross-site API, all on loopback."""
+
+    def __init__(self, page: Server, same: Server, cross: Server) -> None:
+        self.page, self.servers = page, {"same": same, "cross": cross}
+
+    def url(self, case: Case, ref: str) -> str:
+        userinfo = ""
+        if "@" in ref:
+            userinfo, ref = ref.split("@", 1)
+            userinfo += "@"
+        server, path = ref.split(":", 1)
+        host = self.servers[server].origin.removeprefix("http://")
+        return f"http://{userinfo}{host}/c/{case.id}/{path}"
+
+    def install(self, case: Case) -> None:
+        origin = self.page.origin
+        for key, step in case.steps.items():
+            method, _, ref = key.rpartition(" ")
+            server, path = ref.split(":", 1)
+            headers = []
+            for k, v in step.headers:
+                if k == "Location":
+                    v = self.url(case, v)
+                v = v.replace("{origin_hostport}", origin.removeprefix("http://"))
+                headers.append((k, v.replace("{origin}", origin)))
+            route = Route(step.status, headers, b"payload:" + case.id.encode(), step.reflect)
+            url_path = f"/c/{case.id}/{path}"
+            self.servers[server].routes[(method, url_path) if method else url_path] = route
+
+
+def run_case(browser, world: World, case: Case) -> dict:
+    ctx = browser.new_context()
+    try:
+        start = world.url(case, case.start)
+        if case.cookie:
+            ctx.add_cookies([{"name": "sid", "value": COOKIE_SECRET,
+                              "url": start.split("/c/", 1)[0] + "/"}])
+        page = ctx.new_page()
+        page.set_default_timeout(CASE_TIMEOUT_MS)
+        cdp = ctx.new_cdp_session(page)
+        failed: list[dict] = []
+        cdp.on("Network.loadingFailed",
+               lambda e: failed.append(e) if e.get("corsErrorStatus") else None)
+        cdp.send("Network.enable")
+        page.goto(world.page.origin + "/")
+        args = {"url": start, "method": case.method, "credentials": case.credentials,
+                "headers": dict(case.headers), "body": case.body, "readHeader": case.read_header}
+        result = page.evaluate(FETCH_JS if case.client == "fetch" else XHR_JS, args)
+        page.wait_for_timeout(30)  # let the CDP events in
+        err = failed[0]["corsErrorStatus"] if failed else None
+        return {
+            "readable": bool(result.get("ok")),
+            "header_readable": result.get("header") is not None,
+            "cors_error": err["corsError"] if err else None,
+            "failed_parameter": err.get("failedParameter") if err else None,
+            "js": result,
+        }
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    path = chromium_path()
+    if path is None:
+        pytest.fail("chromium is not installed: run bash .ci/setup")
+    from playwright.sync_api import sync_playwright
+
+    tmp = tmp_path_factory.mktemp("browser")
+    report, wfile = str(tmp / "report.json"), str(tmp / "live.mitm")
+    browser_results: dict[str, dict] = {}
+    started = time.monotonic()
+    with Server() as page, Server() as same, Server("127.0.0.2") as cross:
+        page.routes["/"] = Route(200, [("Content-Type", "text/html")],
+                                 b"<!doctype html><title>cors-creds page</title>")
+        world = World(page, same, cross)
+        for case in CASES:
+            world.install(case)
+        md = Mitmdump("--set", f"cors_creds_report={report}",
+                      "--set", "cors_creds_preflight_wait=1500", wfile=wfile)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=path, headless=True, args=CHROMIUM_ARGS,
+                    proxy={"server": md.proxy_url, "bypass": "<-loopback>"},
+                )
+                try:
+                    for case in CASES:
+                        browser_results[case.id] = run_case(browser, world, case)
+                finally:
+                    browser.close()
+        finally:
+            rc = md.stop()
+    with open(report) as fh:
+        rep = json.load(fh)
+    return {"browser": browser_results, "report": rep, "rc": rc, "output": md.output,
+            "flows": read_flows(wfile), "seconds": time.monotonic() - started,
+            "wfile": wfile, "tmp": tmp}
+
+
+def case_entries(entries: list[dict], case: Case) -> list[dict]:
+    marker = f"/c/{case.id}/"
+    return sorted((e for e in entries if marker in e["url"]), key=lambda e: e["timestamp"])
+
+
+def addon_view(entries: list[dict], case: Case) -> dict:
+    """The addon's prediction for a case: the first hidden finding decides."""
+    hidden = [e for e in entries if e["verdict"] == "hidden"]
+    hints = [e["if_credentialed"]["reason"] for e in entries if e.get("if_credentialed")]
+    last_actual = [e for e in entries if e["role"] == "actual"]
+    hidden_headers = last_actual[-1]["hidden_headers"] if last_actual else []
+    return {
+        "readable": not hidden,
+        "cors_error": hidden[0]["reason"] if hidden else None,
+        "failed_parameter": hidden[0]["failed_parameter"] if hidden else None,
+        "hint": hints[0] if hints else None,
+        "header_readable": (case.read_header or "").lower() not in hidden_headers,
+    }
+
+
+def compare(browser: dict, addon: dict, case: Case) -> list[str]:
+    problems = []
+    if browser["readable"] != (browser["cors_error"] is None):
+        problems.append(f"browser failed without a CORS error: {browser['js']}")
+    if case.decidable:
+        if (browser["readable"], browser["cors_error"]) != (addon["readable"], addon["cors_error"]):
+            problems.append(f"browser {browser['cors_error'] or 'readable'} vs addon "
+                            f"{addon['cors_error'] or 'exposed'}")
+        elif browser["cors_error"] and browser["failed_parameter"] != addon["failed_parameter"]:
+            problems.append(f"{browser['cors_error']}: browser failedParameter "
+                            f"{browser['failed_parameter']!r} vs addon {addon['failed_parameter']!r}")
+    else:
+        if not addon["readable"] or addon["hint"] != browser["cors_error"]:
+            problems.append(f"undecidable case: browser {browser['cors_error']} vs addon hint "
+                            f"{addon['hint']} (verdict {'exposed' if addon['readable'] else 'hidden'})")
+    if case.read_header and browser["readable"]:
+        if browser["header_readable"] != addon["header_readable"]:
+            problems.append(f"header {case.read_header}: browser readable="
+                            f"{browser['header_readable']}, addon readable={addon['header_readable']}")
+    return problems
+
+
+AGREEMENT: dict[str, list[str]] = {}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_addon_agrees_with_chromium(judged, case):
+    entries = case_entries(judged["report"]["flows"], case)
+    assert entries, f"no CORS flow seen for {case.id}"
+    problems = compare(judged["browser"][case.id], addon_view(entries, case), case)
+    AGREEMENT[case.id] = problems
+    assert not problems, f"{case.id}: {'; '.join(problems)}\n{json.dumps(entries, indent=1)}"
+
+
+def test_matrix_covers_every_reason(judged):
+    seen = {r["cors_error"] for r in judged["browser"].values() if r["cors_error"]}
+    wanted = {
+        "WildcardOriginNotAllowed", "MissingAllowOriginHeader", "MultipleAllowOriginValues",
+        "InvalidAllowOriginValue", "AllowOriginMismatch", "InvalidAllowCredentials",
+        "PreflightInvalidStatus", "PreflightDisallowedRedirect",
+        "PreflightMissingAllowOriginHeader", "PreflightMultipleAllowOriginValues",
+        "PreflightInvalidAllowOriginValue", "PreflightAllowOriginMismatch",
+        "PreflightWildcardOriginNotAllowed", "PreflightInvalidAllowCredentials",
+        "MethodDisallowedByPreflightResponse", "HeaderDisallowedByPreflightResponse",
+        "InvalidAllowMethodsPreflightResponse", "InvalidAllowHeadersPreflightResponse",
+        "RedirectContainsCredentials",
+    }
+    assert wanted <= seen, f"the browser never produced {sorted(wanted - seen)}"
+    assert len(CASES) >= 60
+
+
+def test_mitmdump_clean_and_no_secret(judged):
+    assert judged["rc"] == 0
+    assert "Traceback" not in judged["output"] and "internal error" not in judged["output"]
+    assert COOKIE_SECRET not in judged["output"]
+    assert "SECRET-BEARER" not in judged["output"]
+    assert COOKIE_SECRET not in json.dumps(judged["report"])
+    assert "SECRET-BEARER" not in json.dumps(judged["report"])
+
+
+def test_proxy_refused_non_loopback(judged):
+    # Chromium's own background requests, if any, were refused before connecting.
+    refused = [line for line in judged["output"].splitlines() if "[loopback-only] refused" in line]
+    connected = [line for line in judged["output"].splitlines()
+                 if "server connect" in line and "127." not in line.split("server connect")[1]]
+    assert not connected, connected
+    judged["refused"] = len(refused)
+
+
+def test_agreement_summary(judged, record_property):
+    decided = [c for c in CASES if c.decidable]
+    agree = sum(1 for c in decided if AGREEMENT.get(c.id) == [])
+    hinted = sum(1 for c in CASES if not c.decidable and AGREEMENT.get(c.id) == [])
+    line = (f"browser agreement: {agree}/{len(decided)} decidable cases, {hinted}/"
+            f"{len(CASES) - len(decided)} undecidable cases hinted correctly, "
+            f"{len(CASES)} cases in {judged['seconds']:.0f}s")
+    SUMMARY.append(line)
+    assert agree == len(decided)
+
+
+SUMMARY: list[str] = []
