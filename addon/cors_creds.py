@@ -16,9 +16,12 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
+from collections.abc import Iterator
 from typing import Optional
 
 from mitmproxy import ctx, exceptions, flowfilter, hooks, http
+from mitmproxy import io as mio
 from mitmproxy.utils import emoji
 
 from corscore import Analyzer, Exchange, Finding, make_headers, redact_url
@@ -71,12 +74,61 @@ def annotate(flow: http.HTTPFlow, finding: Finding, marker: str) -> None:
         flow.marked = marker
 
 
+class Lookahead:
+    """Reads ahead in the capture mitmproxy is replaying (``-r``), so that a preflight
+    whose verdict hangs on the flows after it is settled in its own ``response`` hook,
+    before ``-w`` writes it. Flows are matched by (method, URL, start time), which
+    survive a second read of a .mitm or a HAR file alike."""
+
+    def __init__(self, path: str, max_window: int = 1000) -> None:
+        self._fh = open(path, "rb")
+        self._stream = mio.FlowReader(self._fh).stream()
+        self._buffer: deque[tuple[tuple, Exchange]] = deque()
+        self.max_window = max_window
+        self.broken = False
+
+    @staticmethod
+    def fingerprint(ex: Exchange) -> tuple:
+        return (ex.method, ex.url, round(ex.timestamp, 3))
+
+    def _next(self) -> tuple[tuple, Exchange] | None:
+        for f in self._stream:
+            if isinstance(f, http.HTTPFlow):
+                ex = exchange_of(f)
+                return self.fingerprint(ex), ex
+        return None
+
+    def after(self, ex: Exchange) -> Iterator[Exchange]:
+        """The exchanges following ``ex`` in the file, lazily, at most max_window."""
+        want = self.fingerprint(ex)
+        while True:
+            item = self._buffer.popleft() if self._buffer else self._next()
+            if item is None:
+                self.broken = True  # not in the file: this flow came from elsewhere
+                return
+            if item[0] == want:
+                break
+        for i in range(self.max_window):
+            if i < len(self._buffer):
+                yield self._buffer[i][1]
+                continue
+            item = self._next()
+            if item is None:
+                return
+            self._buffer.append(item)
+            yield item[1]
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 class CorsCreds:
     def __init__(self) -> None:
         self.analyzer = Analyzer()
         self.filter: flowfilter.TFilter | None = None
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
         self.report = Report()
+        self.lookahead: Lookahead | None = None
         self._last_ts = 0.0
         self._last_mono = time.monotonic()
         self._timer: asyncio.Task | None = None
@@ -150,6 +202,9 @@ class CorsCreds:
             self._timer.cancel()
             self._timer = None
         self._apply(self.analyzer.flush(), None)
+        if self.lookahead is not None:
+            self.lookahead.close()
+            self.lookahead = None
         for line in self.report.summary_lines():
             logger.info(f"[cors] {line}")
         path = ctx.options.cors_creds_report
@@ -180,9 +235,23 @@ class CorsCreds:
         if not self._wanted(flow) or flow.response is None:
             return
         try:
-            self._apply(self.analyzer.response(exchange_of(flow)), flow)
+            ex = exchange_of(flow)
+            self._apply(self.analyzer.response(ex), flow)
+            if flow.id in self.awaiting and not flow.live:
+                self._look_ahead(flow, ex)
         except Exception as e:
             self._internal_error(flow, e)
+
+    def _look_ahead(self, flow: http.HTTPFlow, ex: Exchange) -> None:
+        """Offline, settle a pending preflight from the flows after it in the file."""
+        if self.lookahead is None:
+            path = ctx.options.rfile
+            if not path or path == "-" or not os.path.isfile(path):
+                return
+            self.lookahead = Lookahead(path)
+        if self.lookahead.broken:
+            return
+        self._apply(self.analyzer.decide_pending(flow.id, self.lookahead.after(ex)), flow)
 
     # -- helpers
     def _wanted(self, flow: http.HTTPFlow) -> bool:
@@ -210,13 +279,14 @@ class CorsCreds:
         changed = []
         marker = ctx.options.cors_creds_marker
         for key, finding in updates:
+            waiting = self.awaiting.pop(key, None)
             if current is not None and key == current.id:
                 flow = current
-            else:
-                flow = self.awaiting.pop(key, None)
-                if flow is None:
-                    continue
+            elif waiting is not None:
+                flow = waiting
                 changed.append(flow)
+            else:
+                continue
             annotate(flow, finding, marker)
             self.report.add(key, finding, flow.request.timestamp_start or 0.0)
             if finding.related.get("awaiting_actual"):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from browser_cases import CASES, Case
-from harness import Mitmdump, Route, Server, read_flows
+from harness import Mitmdump, Route, Server, read_flows, run_offline
 
 pytestmark = pytest.mark.browser
 
@@ -246,6 +246,38 @@ def test_proxy_refused_non_loopback(judged):
                  if "server connect" in line and "127." not in line.split("server connect")[1]]
     assert not connected, connected
     judged["refused"] = len(refused)
+
+
+def _verdicts(flows) -> dict:
+    return {f.id: (f.metadata["cors_creds"]["verdict"], f.metadata["cors_creds"]["reason"],
+                   f.marked, f.comment)
+            for f in flows if "cors_creds" in f.metadata}
+
+
+def test_offline_rerun_gives_the_live_final_annotations(judged):
+    """mitmdump -nr live.mitm -w offline.mitm settles every preflight before writing it,
+    so the offline file carries the same final verdicts as the live run's report."""
+    out = str(judged["tmp"] / "offline.mitm")
+    rc, output = run_offline(judged["wfile"], out, "--set", "cors_creds_preflight_wait=1500")
+    assert rc == 0, output
+    offline = _verdicts(read_flows(out))
+    live_final = {e["flow"]: (e["verdict"], e["reason"]) for e in judged["report"]["flows"]}
+    assert {k: v[:2] for k, v in offline.items()} == live_final
+    hidden = [v for v in offline.values() if v[0] == "hidden"]
+    assert hidden and all(v[2] == ":no_entry:" and v[3].startswith("CORS ") for v in hidden)
+
+
+def test_live_file_matches_report_except_pending(judged):
+    """Live -w holds the final verdict for every flow that was decided when written;
+    a preflight still awaiting its actual request says so in its metadata."""
+    live_final = {e["flow"]: (e["verdict"], e["reason"]) for e in judged["report"]["flows"]}
+    for f in judged["flows"]:
+        md = f.metadata.get("cors_creds")
+        if md is None:
+            continue
+        if md["related"].get("awaiting_actual"):
+            continue
+        assert (md["verdict"], md["reason"]) == live_final[f.id], f.request.url
 
 
 def test_agreement_summary(judged, record_property):

@@ -177,3 +177,56 @@ def test_offline_har(tmp_path):
     assert "cors_creds" not in flows["/index.html"].metadata
     assert COOKIE_SECRET not in output
     assert "WildcardOriginNotAllowed" in output
+
+
+def test_offline_settles_pending_preflights_before_writing(tmp_path):
+    """A preflight that fails only with credentials is decided by the flows after it:
+    in -nr ... -w the final verdict is in the saved flow itself."""
+    api = "http://127.0.0.1:9000"
+    common = [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")]
+    pf_req = common + [("Access-Control-Request-Method", "PUT")]
+    pf_resp = [acao(), ("Access-Control-Allow-Methods", "PUT")]  # no ACAC
+    entries = [
+        # followed by its PUT: the page did not ask for credentials, fine
+        har_entry("OPTIONS", f"{api}/followed", pf_req, 204, pf_resp,
+                  started="2026-11-24T10:00:00.000Z"),
+        har_entry("PUT", f"{api}/followed", common, 200, [acao()],
+                  started="2026-11-24T10:00:00.100Z"),
+        # never followed: a credentialed PUT the browser blocked
+        har_entry("OPTIONS", f"{api}/blocked", pf_req, 204, pf_resp,
+                  started="2026-11-24T10:00:01.000Z"),
+        har_entry("GET", f"{api}/unrelated", common, 200, [acao("*")],
+                  started="2026-11-24T10:00:01.200Z"),
+        # the last flow of the file, never followed
+        har_entry("OPTIONS", f"{api}/last", pf_req, 204, pf_resp,
+                  started="2026-11-24T10:00:09.000Z"),
+    ]
+    har = str(tmp_path / "pf.har")
+    write_har(har, entries)
+    out = str(tmp_path / "pf.mitm")
+    rc, output = run_offline(har, out)
+    assert rc == 0, output
+    flows = {(f.request.method, f.request.path): f for f in read_flows(out)}
+    followed = flows[("OPTIONS", "/followed")]
+    assert followed.metadata["cors_creds"]["verdict"] == "exposed"
+    assert followed.metadata["cors_creds"]["related"]["actual_followed"] is True
+    assert not followed.marked
+    for path in ("/blocked", "/last"):
+        f = flows[("OPTIONS", path)]
+        md = f.metadata["cors_creds"]
+        assert (md["verdict"], md["reason"], md["confidence"]) == (
+            "hidden", "PreflightInvalidAllowCredentials", "inferred")
+        assert f.marked == ":no_entry:"
+        assert "will not send the PUT" in f.comment
+
+
+def test_live_pending_preflight_is_decided_while_running(tmp_path):
+    """No actual request follows: the verdict arrives after cors_creds_preflight_wait,
+    while the proxy runs (mitmweb shows it live), not only at shutdown."""
+    with Server() as api:
+        api.routes[("OPTIONS", "/pending")] = R(204, [acao(), ("Access-Control-Allow-Methods", "PUT")])
+        with Mitmdump("--set", "cors_creds_preflight_wait=300") as md:
+            send(md.proxy_url, api.origin, "pending", "OPTIONS",
+                 [("Access-Control-Request-Method", "PUT")])
+            assert md.wait_for(r"CORS PreflightInvalidAllowCredentials", timeout=10), md.output
+            assert md.proc.poll() is None  # decided while running

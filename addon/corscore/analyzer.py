@@ -7,7 +7,7 @@ is bounded in entries and in age.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -187,6 +187,21 @@ class Analyzer:
             out.append((key, self._settle_unfollowed(pf)))
         self._age_out(now)
         return out
+
+    def decide_pending(self, key: str, upcoming: Iterable[Exchange]) -> list[Update]:
+        """Settle a pending preflight now, from the exchanges that follow it in a
+        capture (in order; the caller may stop early, which counts as 'no more')."""
+        pf = self._pending.pop(key, None)
+        if pf is None:
+            return []
+        target = (pf.req.origin, pf.url, pf.req.method)
+        for ex in upcoming:
+            if ex.timestamp - pf.ts >= self.preflight_wait:
+                break
+            if classify(ex) == CORS and (ex.req("origin"), _strip_fragment(ex.url),
+                                         ex.method) == target:
+                return [(key, self._settle_followed(pf))]
+        return [(key, self._settle_unfollowed(pf))]
 
     def flush(self) -> list[Update]:
         out = [(k, self._settle_unfollowed(pf)) for k, pf in self._pending.items()]
