@@ -194,6 +194,20 @@ CASES: list[Case] = [
                          "same:b": ok()}),
     Case("rd-cross-omit-star", {"same:a": resp(acao("*"), ("Location", "cross:b"), status=302),
                                 "cross:b": resp(acao("*"))}, credentials="omit"),
+    # --- a redirect that keeps the method: a fresh preflight for the next hop
+    Case("rd-put-307-same-ok", {
+        "OPTIONS same:a": ok(acam("PUT")), "same:a": ok(("Location", "same:b"), status=307),
+        "OPTIONS same:b": ok(acam("PUT")), "same:b": ok()}, method="PUT"),
+    Case("rd-put-307-same-pf-noacac", {
+        "OPTIONS same:a": ok(acam("PUT")), "same:a": ok(("Location", "same:b"), status=307),
+        "OPTIONS same:b": resp(ORIGIN, acam("PUT")), "same:b": ok()}, method="PUT"),
+    Case("rd-put-307-cross-ok", {
+        "OPTIONS same:a": ok(acam("PUT")), "same:a": ok(("Location", "cross:b"), status=307),
+        "OPTIONS cross:b": Step(204, (ACAC, acam("PUT")), reflect=True),
+        "cross:b": Step(200, (ACAC,), reflect=True)}, method="PUT"),
+    Case("rd-put-307-cross-pf-origin", {
+        "OPTIONS same:a": ok(acam("PUT")), "same:a": ok(("Location", "cross:b"), status=307),
+        "OPTIONS cross:b": ok(acam("PUT")), "cross:b": ok()}, method="PUT"),
     # --- Access-Control-Expose-Headers: the body is readable, is the header?
     simple("aceh-star-include", ok(("X-Custom", "v"), ("Access-Control-Expose-Headers", "*")),
            read_header="X-Custom"),

@@ -317,3 +317,19 @@ def test_unparsable_lists_through_the_analyzer(acam, acah, reason):
     assert f.reason == reason
     assert "is not a comma list of tokens" in f.comment()
     assert ("PUT DELETE" in f.comment()) or ("x-a x-b" in f.comment())
+
+
+@pytest.mark.parametrize("pf_resp,reason", [
+    ([("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"),
+      ("Access-Control-Allow-Methods", "PUT")], None),
+    ([("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Methods", "PUT")],
+     "PreflightInvalidAllowCredentials"),
+])
+def test_preflight_of_a_redirect_hop_knows_the_credentials_mode(pf_resp, reason):
+    a = Analyzer()
+    run(a, preflight(resp=PF_OK, ts=1))
+    run(a, ex("PUT", status=307, req=COOKIE, resp=good() + [("Location", "/b")], ts=1.1))
+    p2 = preflight(url=API + "/b", resp=pf_resp, ts=1.2)
+    f = run(a, p2)[p2.key]
+    assert f.reason == reason and f.related["hop"] == 2
+    assert f.confidence == "certain" and "awaiting_actual" not in f.related

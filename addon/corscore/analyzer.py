@@ -261,7 +261,8 @@ class Analyzer:
             failure = fail_incl if hop.include else fail_omit
             if hop.include:
                 finding.checks = checks_incl
-            self._fail(finding, failure, ex, not_sent=True)
+            if failure is not None:
+                self._fail(finding, failure, ex, not_sent=True)
             state.passed_for = "none" if failure else "any"
             state.resolved = True
         elif fail_omit is not None:

@@ -103,6 +103,8 @@ class Finding:
         parts = []
         if self.hidden:
             line = f"CORS {self.reason}: {self.explanation} — {self.fix}"
+            if "chain" in self.related:
+                line += f" (redirect {self.related['chain']})"
             if self.confidence != "certain":
                 line += f" [{self.confidence}]"
             parts.append(line)
