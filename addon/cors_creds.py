@@ -122,6 +122,43 @@ class Lookahead:
         self._fh.close()
 
 
+class SaveDeferral:
+    """Holds back ``-w`` writes of flows whose verdict is still open (a preflight
+    waiting for its actual request), then writes them once settled. It rides on the
+    Save addon's own mechanism: a flow Save has not written stays in its
+    ``active_flows`` and is written at shutdown anyway, so nothing is ever lost."""
+
+    def __init__(self, save, is_open) -> None:
+        self.save = save
+        self.is_open = is_open
+        self.held: set[str] = set()
+        self._orig = save.response
+        save.response = self._response
+
+    @classmethod
+    def install(cls, is_open) -> "SaveDeferral | None":
+        save = ctx.master.addons.get("save")
+        if save is None or not callable(getattr(save, "save_flow", None)):
+            return None
+        return cls(save, is_open)
+
+    def _response(self, flow: http.HTTPFlow) -> None:
+        if self.is_open(flow):
+            self.held.add(flow.id)
+            return
+        self._orig(flow)
+
+    def release(self, flow: http.HTTPFlow) -> None:
+        if flow.id in self.held:
+            self.held.discard(flow.id)
+            if getattr(self.save, "stream", None):
+                self.save.save_flow(flow)
+
+    def uninstall(self) -> None:
+        if self.save.__dict__.get("response") == self._response:
+            del self.save.response
+
+
 class CorsCreds:
     def __init__(self) -> None:
         self.analyzer = Analyzer()
@@ -129,6 +166,7 @@ class CorsCreds:
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
         self.report = Report()
         self.lookahead: Lookahead | None = None
+        self.deferral: SaveDeferral | None = None
         self._last_ts = 0.0
         self._last_mono = time.monotonic()
         self._timer: asyncio.Task | None = None
@@ -194,6 +232,8 @@ class CorsCreds:
             self.awaiting.clear()
 
     def running(self) -> None:
+        if self.deferral is None:
+            self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
 
@@ -202,6 +242,9 @@ class CorsCreds:
             self._timer.cancel()
             self._timer = None
         self._apply(self.analyzer.flush(), None)
+        if self.deferral is not None:
+            self.deferral.uninstall()
+            self.deferral = None
         if self.lookahead is not None:
             self.lookahead.close()
             self.lookahead = None
@@ -295,6 +338,9 @@ class CorsCreds:
                     del self.awaiting[next(iter(self.awaiting))]
             self._log(finding)
         if changed:
+            if self.deferral is not None:
+                for flow in changed:
+                    self.deferral.release(flow)
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
     @staticmethod

@@ -222,11 +222,24 @@ def test_offline_settles_pending_preflights_before_writing(tmp_path):
 
 def test_live_pending_preflight_is_decided_while_running(tmp_path):
     """No actual request follows: the verdict arrives after cors_creds_preflight_wait,
-    while the proxy runs (mitmweb shows it live), not only at shutdown."""
+    while the proxy runs (mitmweb shows it live), and -w saves the final verdict."""
+    out = str(tmp_path / "live.mitm")
+    pf = [("Access-Control-Request-Method", "PUT")]
     with Server() as api:
-        api.routes[("OPTIONS", "/pending")] = R(204, [acao(), ("Access-Control-Allow-Methods", "PUT")])
-        with Mitmdump("--set", "cors_creds_preflight_wait=300") as md:
-            send(md.proxy_url, api.origin, "pending", "OPTIONS",
-                 [("Access-Control-Request-Method", "PUT")])
+        for path in ("/pending", "/followed"):
+            api.routes[("OPTIONS", path)] = R(204, [acao(), ("Access-Control-Allow-Methods", "PUT")])
+        api.routes[("PUT", "/followed")] = R(200, [acao()])
+        with Mitmdump("--set", "cors_creds_preflight_wait=300", wfile=out) as md:
+            send(md.proxy_url, api.origin, "pending", "OPTIONS", pf)
+            send(md.proxy_url, api.origin, "followed", "OPTIONS", pf)
+            send(md.proxy_url, api.origin, "followed", "PUT", [])
             assert md.wait_for(r"CORS PreflightInvalidAllowCredentials", timeout=10), md.output
             assert md.proc.poll() is None  # decided while running
+        assert md.proc.returncode == 0, md.output
+    flows = {(f.request.method, f.request.path): f for f in read_flows(out)}
+    assert len(flows) == 3
+    blocked = flows[("OPTIONS", "/pending")]
+    assert blocked.marked == ":no_entry:"
+    assert blocked.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
+    fine = flows[("OPTIONS", "/followed")].metadata["cors_creds"]
+    assert fine["verdict"] == "exposed" and fine["related"]["actual_followed"] is True
