@@ -333,3 +333,15 @@ def test_preflight_of_a_redirect_hop_knows_the_credentials_mode(pf_resp, reason)
     f = run(a, p2)[p2.key]
     assert f.reason == reason and f.related["hop"] == 2
     assert f.confidence == "certain" and "awaiting_actual" not in f.related
+
+
+def test_control_characters_and_huge_values_stay_out_of_the_one_line_comment():
+    bad = "http://evil\r\nX-Injected:1" + "a" * 50_000
+    f = one(ex(req=COOKIE, resp=[("Access-Control-Allow-Origin", bad),
+                                 ("Access-Control-Allow-Credentials", "true")]))
+    assert f.reason == "InvalidAllowOriginValue"
+    assert f.comment().isprintable() and len(f.comment()) < 1000
+    assert "\\x0d\\x0a" in f.comment()
+    assert len(f.to_metadata()["failed_parameter"]) == 2048
+    g = one(ex(req=COOKIE, resp=good() + [("Access-Control-Expose-Headers", "*"), ("x-\x00", "1")]))
+    assert g.comment().isprintable()

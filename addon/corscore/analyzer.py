@@ -396,9 +396,8 @@ class Analyzer:
                 and ex.timestamp <= max(pf.expires, pf.ts + self.preflight_wait)
             )
             if not announced:
-                scheme = auth.strip().split(" ", 1)[0][:20] or "empty"
                 evidence.append(
-                    f"authorization ({scheme} scheme, not announced by a preflight: "
+                    f"authorization ({_auth_scheme(auth)}, not announced by a preflight: "
                     "the browser's HTTP-auth cache)"
                 )
         return evidence
@@ -439,6 +438,20 @@ class Analyzer:
             "explanation": render(reason.explain, kw),
             "fix": render(reason.fix, kw),
         }
+
+
+_AUTH_SCHEMES = {s.lower(): s for s in (
+    "Basic", "Bearer", "Digest", "Negotiate", "NTLM", "HOBA", "Mutual", "DPoP", "Token",
+    "AWS4-HMAC-SHA256", "SCRAM-SHA-256", "VAPID",
+)}
+
+
+def _auth_scheme(value: str) -> str:
+    """The scheme of an Authorization value, named only when it is a well-known one:
+    never any part of the credentials."""
+    word, sep, _ = value.strip().partition(" ")
+    known = _AUTH_SCHEMES.get(word.lower()) if sep else None
+    return f"{known} scheme" if known else "unrecognised scheme"
 
 
 def _not_sent(method: str) -> dict[str, str]:

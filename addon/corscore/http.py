@@ -154,6 +154,16 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{query}"
 
 
+def printable(value: str, limit: int = 200) -> str:
+    """A header value made safe for a one-line comment or log line: control characters
+    escaped, long values clipped."""
+    out = "".join(
+        c if " " <= c and not "\x7f" <= c <= "\x9f" else f"\\x{ord(c):02x}"
+        for c in value[: limit + 1]
+    )
+    return out[:limit] + "…" if len(value) > limit else out
+
+
 def cookie_names(cookie_header_values: Iterable[str]) -> list[str]:
     """Cookie names (never values) from Cookie header lines, in order, without repeats."""
     names: list[str] = []

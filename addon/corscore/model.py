@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .http import Headers, get_normalized, origin_of, redact_url
+from .http import Headers, get_normalized, origin_of, printable, redact_url
 from .reasons import REASONS, render
+
+
+MAX_VALUE = 2048  # longest header value kept in metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +68,15 @@ class Finding:
         return self.verdict == "hidden"
 
     def _fmt(self, template: str) -> str:
-        return render(template, {
+        fields = {
             "origin": self.origin,
             "value": self.failed_parameter,
             "evidence": ", ".join(self.credentials) or "credentials: include",
             "method": self.method,
             **self.fields,
-        })
+        }
+        return render(template, {k: printable(v) if isinstance(v, str) else v
+                                 for k, v in fields.items()})
 
     @property
     def explanation(self) -> str:
@@ -110,7 +115,8 @@ class Finding:
             parts.append(line)
         if self.hidden_headers:
             parts.append(
-                "CORS: JS cannot read " + ", ".join(self.hidden_headers)
+                "CORS: JS cannot read " + ", ".join(printable(h, 60) for h in self.hidden_headers[:20])
+                + (f" (+{len(self.hidden_headers) - 20} more)" if len(self.hidden_headers) > 20 else "")
                 + " — with credentials, Access-Control-Expose-Headers: * is a literal name; "
                 "list the headers by name"
             )
@@ -123,7 +129,8 @@ class Finding:
         return self.hidden or bool(self.hidden_headers) or bool(self.warnings)
 
     def log_line(self) -> str:
-        return f"[cors] {self.method} {self.url} (origin {self.origin}): {self.comment()}"
+        return (f"[cors] {printable(self.method)} {printable(self.url, 300)} "
+                f"(origin {printable(self.origin)}): {self.comment()}")
 
     def to_metadata(self) -> dict[str, Any]:
         """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata."""
@@ -136,7 +143,8 @@ class Finding:
             "method": self.method,
             "credentials": list(self.credentials),
             "credentials_mode": self.credentials_mode,
-            "failed_parameter": self.failed_parameter,
+            "failed_parameter": (self.failed_parameter[:MAX_VALUE]
+                                 if self.failed_parameter is not None else None),
             "message": self.console_message or None,
             "explanation": self.explanation or None,
             "fix": self.fix or None,

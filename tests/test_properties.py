@@ -1,0 +1,154 @@
+"""Property tests: random header sets, orders, duplicates, casing, non-UTF-8 bytes and
+huge values. The hooks never raise, verdicts are deterministic, the traffic is never
+mutated, and no secret reaches any output."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mitmproxy.test import taddons, tflow, tutils
+
+import cors_creds
+from corscore import Analyzer, Exchange, make_headers
+from corscore.report import Report
+
+NAMES = [
+    b"Origin", b"Sec-Fetch-Mode", b"Cookie", b"Authorization", b"Access-Control-Request-Method",
+    b"Access-Control-Request-Headers", b"Access-Control-Allow-Origin",
+    b"Access-Control-Allow-Credentials", b"Access-Control-Allow-Methods",
+    b"Access-Control-Allow-Headers", b"Access-Control-Expose-Headers", b"Access-Control-Max-Age",
+    b"Location", b"Upgrade", b"Sec-Fetch-Dest", b"Accept", b"X-Custom",
+    b"Access-Control-Request-Private-Network",
+]
+ORIGINS = [b"http://127.0.0.1:8000", b"null", b"*", b"http://127.0.0.2:9000", b"", b"true",
+           b"HTTP://127.0.0.1:8000", b"http://127.0.0.1:8000/"]
+
+casing = st.sampled_from([bytes.lower, bytes.upper, lambda b: b])
+name_st = st.one_of(
+    st.builds(lambda n, c: c(n), st.sampled_from(NAMES), casing),
+    st.binary(min_size=1, max_size=12).filter(lambda b: b":" not in b and b"\n" not in b),
+)
+value_st = st.one_of(
+    st.sampled_from(ORIGINS + [b"cors", b"no-cors", b"PUT", b"patch", b"x-a, x-b", b"x y",
+                               b" true ", b"TRUE", b"/next", b"http://u:p@127.0.0.1:9000/"]),
+    st.binary(max_size=40),
+    st.builds(lambda n: b"a" * n, st.integers(0, 70_000)),
+)
+headers_st = st.lists(st.tuples(name_st, value_st), max_size=12)
+method_st = st.sampled_from(["GET", "PUT", "OPTIONS", "POST", "patch", "DELETE", "CONNECT", "get"])
+url_st = st.sampled_from([
+    "http://127.0.0.1:9000/a", "http://127.0.0.2:9000/b?token=x", "http://127.0.0.1:8000/same",
+    "https://example.test/p", "http://[::1]:9/x", "http://127.0.0.1:9000/next",
+])
+exchange_st = st.builds(
+    lambda k, m, u, rq, st_, rs, ts, ws: Exchange(
+        k, m, u, make_headers(rq), st_, None if st_ is None else make_headers(rs), ts, ws),
+    st.text(min_size=1, max_size=4), method_st, url_st, headers_st,
+    st.one_of(st.none(), st.sampled_from([200, 204, 301, 302, 307, 403, 500])), headers_st,
+    st.floats(0, 10_000, allow_nan=False), st.booleans(),
+)
+
+
+def drive(seq, a: Analyzer) -> list:
+    out = []
+    for ex in seq:
+        out += a.request(ex)
+        out += a.response(ex)
+        out += a.expire(ex.timestamp)
+    out += a.flush()
+    return [(k, f.to_metadata(), f.comment(), f.log_line()) for k, f in out]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(exchange_st, max_size=8))
+def test_core_never_raises_and_is_deterministic(seq):
+    first = drive(seq, Analyzer(max_entries=4))
+    assert drive(seq, Analyzer(max_entries=4)) == first
+    for _, md, comment, log_line in first:
+        assert md["verdict"] in ("hidden", "exposed")
+        assert (md["reason"] is not None) == (md["verdict"] == "hidden")
+        assert comment.isprintable() and log_line.isprintable()  # one line, no control chars
+        assert len(comment) < 4000 and len(log_line) < 5000
+
+
+def _flow(method, url, req, status, resp):
+    f = tflow.tflow(resp=True)
+    f.request = tutils.treq(method=method.encode(), headers=())
+    f.request.url = url
+    f.request.headers.fields = tuple(req)
+    if status is None:
+        f.response = None
+    else:
+        f.response = tutils.tresp(status_code=status, headers=())
+        f.response.headers.fields = tuple(resp)
+    return f
+
+
+flow_st = st.builds(
+    _flow, method_st.filter(lambda m: m != "CONNECT"), url_st, headers_st,
+    st.one_of(st.none(), st.sampled_from([200, 204, 302, 500])), headers_st,
+)
+
+
+def test_hooks_never_raise_and_never_touch_traffic():
+    """One mitmproxy context for all examples (each taddons.context leaves a log handler
+    bound to its event loop behind); a fresh addon per example."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger().addHandler(handler)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(flow_st, min_size=1, max_size=5))
+    def check(flows):
+        addon = cors_creds.CorsCreds()  # the context's instance holds the options
+        for f in flows:
+            before = (copy.deepcopy(f.request.get_state()),
+                      copy.deepcopy(f.response.get_state()) if f.response else None)
+            addon.request(f)
+            addon.response(f)
+            after = (f.request.get_state(), f.response.get_state() if f.response else None)
+            assert after == before
+        addon.done()
+
+    try:
+        with taddons.context(cors_creds.CorsCreds()):
+            check()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert not [r for r in records if r.levelno >= logging.ERROR]
+    assert not [r for r in records if "internal error" in r.getMessage()]
+
+
+secret_st = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=12, max_size=24)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret_st, secret_st, secret_st, st.sampled_from(["Bearer", "Basic", "Digest", ""]),
+       st.sampled_from([[], [(b"Access-Control-Allow-Origin", b"*")],
+                        [(b"Access-Control-Allow-Origin", b"http://127.0.0.1:8000")]]))
+def test_no_secret_reaches_any_output(cookie, token, query, scheme, resp):
+    req = [(b"Origin", b"http://127.0.0.1:8000"), (b"Sec-Fetch-Mode", b"cors"),
+           (b"Cookie", f"sid={cookie}; other={cookie}x".encode()),
+           (b"Authorization", f"{scheme} {token}".strip().encode())]
+    url = f"http://127.0.0.2:9000/api?access_token={query}&x=1"
+    a = Analyzer()
+    report = Report()
+    texts = []
+    for ex in (
+        Exchange("1", "GET", url, make_headers(req), 200, make_headers(resp), 1.0),
+        Exchange("2", "GET", url, make_headers(req), 302,
+                 make_headers(resp + [(b"Location", f"http://u:{token}@127.0.0.2:9000/n".encode())]), 2.0),
+        Exchange("3", "OPTIONS", url, make_headers(req[:2] + [(b"Access-Control-Request-Method", b"PUT")]),
+                 204, make_headers(resp), 3.0),
+    ):
+        for key, f in a.request(ex) + a.response(ex) + a.flush():
+            report.add(key, f)
+            texts += [f.comment(), f.log_line(), repr(f.to_metadata()), f.console_message]
+    texts += [report.to_json(), report.to_markdown(), "\n".join(report.summary_lines())]
+    blob = "\n".join(texts)
+    for secret in (cookie, token, query):
+        assert secret not in blob
