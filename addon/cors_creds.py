@@ -15,42 +15,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Optional
 
-from mitmproxy import ctx, exceptions, flowfilter, hooks, http
-from mitmproxy import io as mio
+import mitmproxy.types as mtypes
+from mitmproxy import command, ctx, exceptions, flowfilter, hooks, http
+from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
-from corscore import Analyzer, Exchange, Finding, make_headers, redact_url
+import cors_contentview
+from cors_capture import Lookahead, SaveDeferral, exchange_of
+from corscore import Analyzer, Exchange, Finding, redact_url
+from corscore.explain import explain
+from corscore.repeats import Repeats
 from corscore.report import Report
 
 logger = logging.getLogger(__name__)
 
 META_KEY = "cors_creds"
-REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown}
 _SEP = " | "
+REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown, ".html": Report.to_html}
+FAIL_ON = ("credentialed", "hidden")
 
 
-def exchange_of(flow: http.HTTPFlow) -> Exchange:
-    """The facts of a mitmproxy flow, as the core wants them."""
-    req = flow.request
-    resp = flow.response
-    return Exchange(
-        key=flow.id,
-        method=req.method,
-        url=req.url,
-        request_headers=make_headers(req.headers.fields),
-        status=resp.status_code if resp is not None else None,
-        response_headers=make_headers(resp.headers.fields) if resp is not None else None,
-        timestamp=req.timestamp_start or 0.0,
-        websocket=flow.websocket is not None,
-    )
-
-
-def annotate(flow: http.HTTPFlow, finding: Finding, marker: str) -> None:
+def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> None:
     """Write a finding onto the flow, replacing our earlier annotation if any and
     keeping whatever the user wrote in the comment."""
     previous = flow.metadata.get(META_KEY)
@@ -74,89 +64,19 @@ def annotate(flow: http.HTTPFlow, finding: Finding, marker: str) -> None:
         flow.marked = marker
 
 
-class Lookahead:
-    """Reads ahead in the capture mitmproxy is replaying (``-r``), so that a preflight
-    whose verdict hangs on the flows after it is settled in its own ``response`` hook,
-    before ``-w`` writes it. Flows are matched by (method, URL, start time), which
-    survive a second read of a .mitm or a HAR file alike."""
+class ExitCode:
+    """Registered last, so that its ``done`` runs after Save and hardump have written
+    their files: exits non-zero when the run had findings (CI mode)."""
 
-    def __init__(self, path: str, max_window: int = 1000) -> None:
-        self._fh = open(path, "rb")
-        self._stream = mio.FlowReader(self._fh).stream()
-        self._buffer: deque[tuple[tuple, Exchange]] = deque()
-        self.max_window = max_window
-        self.broken = False
+    name = "cors_creds_exit"
 
-    @staticmethod
-    def fingerprint(ex: Exchange) -> tuple:
-        return (ex.method, ex.url, round(ex.timestamp, 3))
+    def __init__(self, owner: "CorsCreds") -> None:
+        self.owner = owner
 
-    def _next(self) -> tuple[tuple, Exchange] | None:
-        for f in self._stream:
-            if isinstance(f, http.HTTPFlow):
-                ex = exchange_of(f)
-                return self.fingerprint(ex), ex
-        return None
-
-    def after(self, ex: Exchange) -> Iterator[Exchange]:
-        """The exchanges following ``ex`` in the file, lazily, at most max_window."""
-        want = self.fingerprint(ex)
-        while True:
-            item = self._buffer.popleft() if self._buffer else self._next()
-            if item is None:
-                self.broken = True  # not in the file: this flow came from elsewhere
-                return
-            if item[0] == want:
-                break
-        for i in range(self.max_window):
-            if i < len(self._buffer):
-                yield self._buffer[i][1]
-                continue
-            item = self._next()
-            if item is None:
-                return
-            self._buffer.append(item)
-            yield item[1]
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-class SaveDeferral:
-    """Holds back ``-w`` writes of flows whose verdict is still open (a preflight
-    waiting for its actual request), then writes them once settled. It rides on the
-    Save addon's own mechanism: a flow Save has not written stays in its
-    ``active_flows`` and is written at shutdown anyway, so nothing is ever lost."""
-
-    def __init__(self, save, is_open) -> None:
-        self.save = save
-        self.is_open = is_open
-        self.held: set[str] = set()
-        self._orig = save.response
-        save.response = self._response
-
-    @classmethod
-    def install(cls, is_open) -> "SaveDeferral | None":
-        save = ctx.master.addons.get("save")
-        if save is None or not callable(getattr(save, "save_flow", None)):
-            return None
-        return cls(save, is_open)
-
-    def _response(self, flow: http.HTTPFlow) -> None:
-        if self.is_open(flow):
-            self.held.add(flow.id)
-            return
-        self._orig(flow)
-
-    def release(self, flow: http.HTTPFlow) -> None:
-        if flow.id in self.held:
-            self.held.discard(flow.id)
-            if getattr(self.save, "stream", None):
-                self.save.save_flow(flow)
-
-    def uninstall(self) -> None:
-        if self.save.__dict__.get("response") == self._response:
-            del self.save.response
+    def done(self) -> None:
+        code = self.owner.exit_code()
+        if code:
+            sys.exit(code)
 
 
 class CorsCreds:
@@ -165,6 +85,7 @@ class CorsCreds:
         self.filter: flowfilter.TFilter | None = None
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
         self.report = Report()
+        self.repeats = Repeats()
         self.lookahead: Lookahead | None = None
         self.deferral: SaveDeferral | None = None
         self._last_ts = 0.0
@@ -189,51 +110,80 @@ class CorsCreds:
         )
         loader.add_option(
             "cors_creds_report", Optional[str], None,
-            "Write a report of the final findings at shutdown to this path: JSON (.json) "
-            "or Markdown (.md), chosen by the extension.",
+            "At shutdown, write a report of the final findings to this path: JSON (.json), "
+            "Markdown (.md) or a self-contained HTML page (.html), chosen by the extension.",
+        )
+        loader.add_option(
+            "cors_creds_fail_exit", int, 0,
+            "If not 0, mitmdump exits with this code when the run had findings "
+            "(see cors_creds_fail_on): a CI gate over a capture.",
+        )
+        loader.add_option(
+            "cors_creds_fail_on", str, "credentialed",
+            "Which findings make cors_creds_fail_exit apply: 'credentialed' (a credentialed "
+            "response hidden from JavaScript) or 'hidden' (any response hidden).",
+            choices=FAIL_ON,
+        )
+        loader.add_option(
+            "cors_creds_log_repeats", int, 3,
+            "Log the first N identical findings (same page origin, API path and reason) in "
+            "full, then only counts at 10, 100, 1000…; 0 logs every one.",
         )
         loader.add_option(
             "cors_creds_max_entries", int, 4096,
-            "Cap on remembered preflights and redirect hops (memory stays flat).",
+            "Cap on remembered preflights, redirect hops and log counters (memory stays flat).",
         )
+        cors_contentview.register()
 
     def configure(self, updated: set[str]) -> None:
+        opts = ctx.options
         if "cors_creds_marker" in updated:
-            m = ctx.options.cors_creds_marker
+            m = opts.cors_creds_marker
             if m and m not in emoji.emoji and not (len(m) == 1 and m.isascii() and m.isalnum()):
                 raise exceptions.OptionsError(
                     f"cors_creds_marker: {m!r} is not an emoji shortcode (like :no_entry:), "
                     "a single letter or digit, or empty"
                 )
         if "cors_creds_filter" in updated:
-            spec = ctx.options.cors_creds_filter
-            if spec:
+            self.filter = None
+            if opts.cors_creds_filter:
                 try:
-                    self.filter = flowfilter.parse(spec)
+                    self.filter = flowfilter.parse(opts.cors_creds_filter)
                 except ValueError as e:
                     raise exceptions.OptionsError(f"cors_creds_filter: {e}") from e
-            else:
-                self.filter = None
-        if "cors_creds_report" in updated:
-            path = ctx.options.cors_creds_report
-            if path and os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
+        if "cors_creds_report" in updated and opts.cors_creds_report:
+            ext = os.path.splitext(opts.cors_creds_report)[1].lower()
+            if ext not in REPORT_FORMATS:
                 raise exceptions.OptionsError(
-                    f"cors_creds_report: {path!r} must end in one of "
+                    f"cors_creds_report: {opts.cors_creds_report!r} must end in "
                     + ", ".join(sorted(REPORT_FORMATS))
                 )
+        if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
+            raise exceptions.OptionsError(
+                f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
+        if "cors_creds_fail_exit" in updated and not 0 <= opts.cors_creds_fail_exit <= 255:
+            raise exceptions.OptionsError("cors_creds_fail_exit must be between 0 and 255")
+        if updated & {"cors_creds_log_repeats", "cors_creds_max_entries"}:
+            if opts.cors_creds_log_repeats < 0:
+                raise exceptions.OptionsError("cors_creds_log_repeats must be >= 0")
+            self.repeats = Repeats(opts.cors_creds_log_repeats, max(opts.cors_creds_max_entries, 1))
         if updated & {"cors_creds_preflight_wait", "cors_creds_max_entries"}:
-            wait = ctx.options.cors_creds_preflight_wait
-            cap = ctx.options.cors_creds_max_entries
-            if wait < 0:
+            if opts.cors_creds_preflight_wait < 0:
                 raise exceptions.OptionsError("cors_creds_preflight_wait must be >= 0 ms")
-            if cap < 1:
+            if opts.cors_creds_max_entries < 1:
                 raise exceptions.OptionsError("cors_creds_max_entries must be >= 1")
-            self.analyzer = Analyzer(max_entries=cap, preflight_wait=wait / 1000)
+            self.analyzer = Analyzer(max_entries=opts.cors_creds_max_entries,
+                                     preflight_wait=opts.cors_creds_preflight_wait / 1000)
             self.awaiting.clear()
 
     def running(self) -> None:
         if self.deferral is None:
             self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
+        exit_addon = ctx.master.addons.get(ExitCode.name)
+        if exit_addon is None:
+            ctx.master.addons.add(ExitCode(self))
+        else:  # after a hot reload: the new instance takes over
+            exit_addon.owner = self
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
 
@@ -248,22 +198,12 @@ class CorsCreds:
         if self.lookahead is not None:
             self.lookahead.close()
             self.lookahead = None
-        for line in self.report.summary_lines():
-            logger.info(f"[cors] {line}")
-        path = ctx.options.cors_creds_report
-        if path:
-            self.write_report(path)
+        self._log_summary()
+        if ctx.options.cors_creds_report:
+            self.write_report(ctx.options.cors_creds_report)
+        cors_contentview.unregister()
 
-    def write_report(self, path: str) -> None:
-        render = REPORT_FORMATS[os.path.splitext(path)[1].lower()]
-        try:
-            with open(os.path.expanduser(path), "w", encoding="utf-8") as fh:
-                fh.write(render(self.report))
-        except OSError as e:
-            logger.warning(f"[cors] cannot write report {path}: {e}")
-        else:
-            logger.info(f"[cors] report written to {path}")
-
+    # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
         if not self._wanted(flow):
             return
@@ -285,18 +225,59 @@ class CorsCreds:
         except Exception as e:
             self._internal_error(flow, e)
 
-    def _look_ahead(self, flow: http.HTTPFlow, ex: Exchange) -> None:
-        """Offline, settle a pending preflight from the flows after it in the file."""
-        if self.lookahead is None:
-            path = ctx.options.rfile
-            if not path or path == "-" or not os.path.isfile(path):
-                return
-            self.lookahead = Lookahead(path)
-        if self.lookahead.broken:
-            return
-        self._apply(self.analyzer.decide_pending(flow.id, self.lookahead.after(ex)), flow)
+    # -- commands
+    @command.command("cors.explain")
+    def explain_flows(self, flows: Sequence[mflow.Flow]) -> str:
+        """The full CORS explanation of each flow: checks, values, fix, related flows."""
+        return "\n".join(
+            f"== {f.request.method} {redact_url(f.request.url)}\n{explain(f.metadata.get(META_KEY))}"
+            for f in flows if isinstance(f, http.HTTPFlow)
+        )
+
+    @command.command("cors.check")
+    def check_flows(self, flows: Sequence[mflow.Flow]) -> int:
+        """Analyse these flows again, in time order, as one capture; returns how many
+        the browser would hide."""
+        analyzer = Analyzer(max_entries=ctx.options.cors_creds_max_entries,
+                            preflight_wait=ctx.options.cors_creds_preflight_wait / 1000)
+        todo = sorted((f for f in flows if isinstance(f, http.HTTPFlow)),
+                      key=lambda f: f.request.timestamp_start or 0.0)
+        by_id = {f.id: f for f in todo}
+        updates = []
+        for f in todo:
+            ex = exchange_of(f)
+            updates += analyzer.request(ex) + analyzer.response(ex)
+        updates += analyzer.flush()
+        final = {key: finding for key, finding in updates}
+        marker = ctx.options.cors_creds_marker
+        for key, finding in final.items():
+            annotate(by_id[key], finding, marker)
+            self.report.add(key, finding, by_id[key].request.timestamp_start or 0.0)
+        ctx.master.addons.trigger(hooks.UpdateHook([by_id[k] for k in final]))
+        return sum(1 for f in final.values() if f.hidden)
+
+    @command.command("cors.report")
+    def write_report(self, path: mtypes.Path) -> None:
+        """Write the report now: .json, .md or .html."""
+        ext = os.path.splitext(path)[1].lower()
+        render = REPORT_FORMATS.get(ext)
+        if render is None:
+            raise exceptions.CommandError(f"cors.report: {path} must end in "
+                                          + ", ".join(sorted(REPORT_FORMATS)))
+        try:
+            with open(os.path.expanduser(path), "w", encoding="utf-8") as fh:
+                fh.write(render(self.report))
+        except OSError as e:
+            logger.warning(f"[cors] cannot write report {path}: {e}")
+        else:
+            logger.info(f"[cors] report written to {path}")
 
     # -- helpers
+    def exit_code(self) -> int:
+        code = ctx.options.cors_creds_fail_exit
+        key = "hidden_credentialed" if ctx.options.cors_creds_fail_on == "credentialed" else "hidden"
+        return code if code and self.report.counts[key] > 0 else 0
+
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self.filter is None or bool(self.filter(flow))
 
@@ -317,6 +298,17 @@ class CorsCreds:
                 self._apply(self.analyzer.expire(self._now()), None)
             except Exception as e:
                 self._internal_error(None, e)
+
+    def _look_ahead(self, flow: http.HTTPFlow, ex: Exchange) -> None:
+        """Offline, settle a pending preflight from the flows after it in the file."""
+        if self.lookahead is None:
+            path = ctx.options.rfile
+            if not path or path == "-" or not os.path.isfile(path):
+                return
+            self.lookahead = Lookahead(path)
+        if self.lookahead.broken:
+            return
+        self._apply(self.analyzer.decide_pending(flow.id, self.lookahead.after(ex)), flow)
 
     def _apply(self, updates: list, current: http.HTTPFlow | None) -> None:
         changed = []
@@ -343,17 +335,31 @@ class CorsCreds:
                     self.deferral.release(flow)
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
-    @staticmethod
-    def _log(finding: Finding) -> None:
-        if finding.hidden:
-            logger.warning(finding.log_line())
-        elif finding.noteworthy:
-            logger.info(finding.log_line())
+    def _log(self, finding: Finding) -> None:
+        if not finding.noteworthy:
+            return
+        api = finding.url.split("?", 1)[0]
+        full, n = self.repeats.see((finding.origin, api, finding.reason, finding.verdict))
+        level = logging.WARNING if finding.hidden else logging.INFO
+        if full:
+            logger.log(level, finding.log_line())
+        elif Repeats.milestone(n):
+            logger.log(level, f"[cors] ×{n} {finding.reason or 'note'} for {api} from "
+                              f"{finding.origin} (repeats not logged; see the summary)")
+
+    def _log_summary(self) -> None:
+        c = self.report.counts
+        if not c["cors_flows"]:
+            return
+        logger.info(f"[cors] summary: {c['cors_flows']} CORS flows, {c['hidden']} hidden from "
+                    f"JavaScript ({c['hidden_credentialed']} credentialed)")
+        for line in self.report.summary_lines():
+            logger.info(f"[cors] {line}")
 
     @staticmethod
     def _internal_error(flow: http.HTTPFlow | None, e: Exception) -> None:
         where = f" on {flow.request.method} {redact_url(flow.request.url)}" if flow else ""
-        logger.warning(f"[cors] internal error{where}: {type(e).__name__}: {e}")
+        logger.warning(f"[cors] internal error{where}: {type(e).__name__}")
         logger.debug("cors-creds traceback", exc_info=True)
 
 

@@ -24,7 +24,7 @@ from .checks import (
     is_redirect,
     parse_preflight_request,
 )
-from .http import cookie_names, origin_of, redact_url
+from .http import cookie_names, origin_of, redact_url, strip_userinfo
 from .model import Exchange, Finding
 from .reasons import REASONS, render
 
@@ -416,10 +416,11 @@ class Analyzer:
         fields["path"] = "/" + redact_url(ex.url).split("://", 1)[-1].partition("/")[2]
         if failure.reason == "MissingAllowOriginHeader" and ex.status and ex.status >= 400:
             fields["status_note"] = f" (status {ex.status}; often an error page without CORS)"
-        if finding.credentials_mode == "include" or failure.reason.endswith("Credentials"):
-            fields.setdefault(
-                "creds_fix", ' and "Access-Control-Allow-Credentials: true"'
-                if finding.credentials_mode == "include" else "")
+        if finding.credentials_mode == "include":
+            fields["creds_fix"] = ' and "Access-Control-Allow-Credentials: true"'
+            fields["acac_line"] = "Access-Control-Allow-Credentials: true"
+        if failure.reason == "RedirectContainsCredentials":
+            fields["location_clean"] = strip_userinfo(ex.resp("location") or "")
         if not_sent:
             fields.update(_not_sent(finding.method))
         finding.fields = fields
@@ -429,6 +430,7 @@ class Analyzer:
         fields = {
             **failure.fields, "status": str(ex.status),
             "creds_fix": ' and "Access-Control-Allow-Credentials: true"',
+            "acac_line": "Access-Control-Allow-Credentials: true",
         }
         kw = {"origin": finding.origin, "value": failure.parameter,
               "evidence": "credentials: 'include'", "method": finding.method, **fields}
@@ -437,6 +439,7 @@ class Analyzer:
             "failed_parameter": failure.parameter,
             "explanation": render(reason.explain, kw),
             "fix": render(reason.fix, kw),
+            "fix_headers": [h for h in (render(t, kw) for t in reason.headers) if h.strip()],
         }
 
 

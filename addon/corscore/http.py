@@ -134,6 +134,16 @@ def location_userinfo(location: str) -> bool:
     return bool(parts.netloc) and "@" in parts.netloc
 
 
+def strip_userinfo(url: str) -> str:
+    """The URL without its ``user:pass@`` part (and with query values redacted)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return redact_url(parts._replace(netloc=netloc).geturl())
+
+
 def redact_url(url: str) -> str:
     """The URL with any userinfo password and every query value replaced by ``…``, so
     tokens in URLs never reach a log line, a comment or a report."""

@@ -91,6 +91,14 @@ class Finding:
         return self._fmt(REASONS[self.reason].fix)
 
     @property
+    def fix_headers(self) -> list[str]:
+        """The fix as header lines to paste into the (preflight) response."""
+        if self.reason is None:
+            return []
+        lines = (self._fmt(t) for t in REASONS[self.reason].headers)
+        return [line for line in lines if line.strip()]
+
+    @property
     def console_message(self) -> str:
         """What Chromium prints in the console for this failure."""
         if self.reason is None:
@@ -148,6 +156,8 @@ class Finding:
             "message": self.console_message or None,
             "explanation": self.explanation or None,
             "fix": self.fix or None,
+            "fix_headers": self.fix_headers,
+            "firefox": REASONS[self.reason].firefox or None if self.reason else None,
             "confidence": self.confidence,
             "warnings": list(self.warnings),
             "hidden_headers": list(self.hidden_headers),

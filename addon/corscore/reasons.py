@@ -11,7 +11,7 @@ one of these rows; nothing else spells a reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Reason:
     explain: str
     fix: str
     firefox: str = ""
+    headers: tuple[str, ...] = ()  # the fix as ready-to-paste header lines (templates)
 
 
 _ACAO = "Access-Control-Allow-Origin"
@@ -143,6 +144,26 @@ _ROWS = [
     ),
 ]
 
+_ALLOW_ORIGIN = ("Access-Control-Allow-Origin: {origin}", "Vary: Origin")
+_FIX_HEADERS = {
+    "WildcardOriginNotAllowed": ("Access-Control-Allow-Origin: {origin}",
+                                 "Access-Control-Allow-Credentials: true", "Vary: Origin"),
+    "MissingAllowOriginHeader": ("Access-Control-Allow-Origin: {origin}", "{acac_line}",
+                                 "Vary: Origin"),
+    "MultipleAllowOriginValues": _ALLOW_ORIGIN,
+    "InvalidAllowOriginValue": _ALLOW_ORIGIN,
+    "AllowOriginMismatch": _ALLOW_ORIGIN,
+    "InvalidAllowCredentials": ("Access-Control-Allow-Credentials: true",),
+    "PreflightInvalidStatus": ("HTTP/1.1 204 No Content",),
+    "PreflightDisallowedRedirect": ("HTTP/1.1 204 No Content",),
+    "InvalidAllowMethodsPreflightResponse": ("Access-Control-Allow-Methods: {method}",),
+    "InvalidAllowHeadersPreflightResponse": ("Access-Control-Allow-Headers: {requested_headers}",),
+    "MethodDisallowedByPreflightResponse": ("Access-Control-Allow-Methods: {value}",),
+    "HeaderDisallowedByPreflightResponse": ("Access-Control-Allow-Headers: {requested_headers}",),
+    "RedirectContainsCredentials": ("Location: {location_clean}",),
+}
+_ROWS = [replace(r, headers=_FIX_HEADERS.get(r.name, ())) for r in _ROWS]
+
 # The preflight variants of the CORS check: same conditions on the preflight response,
 # judged with the actual request's credentials mode.
 _PREFLIGHT_VARIANTS = (
@@ -161,6 +182,7 @@ def _preflight_variant(r: Reason) -> Reason:
         r.fix.replace("add ", "on the OPTIONS response add ", 1)
         if r.fix.startswith("add ") else r.fix + " on the OPTIONS response",
         r.firefox,
+        r.headers,
     )
 
 

@@ -6,6 +6,7 @@ groups are capped; counts stay exact.
 
 from __future__ import annotations
 
+import html
 import json
 from collections import OrderedDict
 from typing import Any
@@ -91,6 +92,42 @@ class Report:
                          g["example_url"], g["fix"] or ""]
                 lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
         return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """A self-contained page (no external resources)."""
+        e = html.escape
+        c = self.counts
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in (
+                g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
+                g["fix"] or "")) + "</tr>\n"
+            for g in self.summary()
+        )
+        flows = "".join(
+            f"<tr class='{e(f['verdict'])}'><td>{e(f['method'])}</td><td>{e(f['url'])}</td>"
+            f"<td>{e(f['origin'])}</td><td>{e(f['verdict'])}</td><td>{e(f['reason'] or '')}</td>"
+            f"<td>{e(', '.join(f['credentials']))}</td><td>{e(f['fix'] or '')}</td></tr>\n"
+            for f in self.flows.values() if f["verdict"] == "hidden"
+        )
+        return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cors-creds report</title>
+<style>
+body {{ font: 14px system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-weight: bold; }}
+</style></head><body>
+<h1>cors-creds report</h1>
+<p>{c['cors_flows']} CORS flows checked, <strong>{c['hidden']} hidden from JavaScript</strong>
+({c['hidden_credentialed']} credentialed).</p>
+<h2>Summary</h2>
+<table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>example</th><th>fix</th></tr>
+{rows}</table>
+<h2>Hidden responses</h2>
+<table><tr><th>method</th><th>URL</th><th>origin</th><th>verdict</th><th>reason</th><th>credentials</th><th>fix</th></tr>
+{flows}</table>
+</body></html>
+"""
 
     def summary_lines(self) -> list[str]:
         """The shutdown summary, grouped by page origin, then API and reason."""
