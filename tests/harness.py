@@ -141,6 +141,11 @@ class Mitmdump:
         self._ready.set()
 
     @property
+    def proxy_port(self) -> int:
+        assert self.port is not None
+        return self.port
+
+    @property
     def proxy_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

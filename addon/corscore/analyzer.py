@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 from .checks import (
     CORS,
@@ -25,8 +25,7 @@ from .checks import (
     parse_preflight_request,
 )
 from .http import cookie_names, origin_of, redact_url, strip_userinfo
-from .model import Exchange, Finding
-from .reasons import REASONS, render
+from .model import Exchange, Finding, render_texts
 
 Update = tuple[str, Finding]
 
@@ -36,7 +35,13 @@ PREFLIGHT_CACHE_CAP = 7200.0  # Chromium's cap
 
 def classify(ex: Exchange) -> str | None:
     """``"preflight"``, ``"cors"`` or ``None`` (not a CORS exchange: same-origin,
-    navigation, no-cors, websocket, CONNECT, no Origin)."""
+    navigation, no-cors, websocket, CONNECT, no Origin). Computed once per exchange."""
+    if ex.kind == "?":
+        ex.kind = _classify(ex)
+    return ex.kind
+
+
+def _classify(ex: Exchange) -> str | None:
     if ex.websocket or ex.method == "CONNECT":
         return None
     origin = ex.req("origin")
@@ -68,11 +73,7 @@ def _looks_like_navigation(ex: Exchange) -> bool:
 
 
 def _strip_fragment(url: str) -> str:
-    try:
-        p = urlsplit(url)
-    except ValueError:
-        return url
-    return urlunsplit((p.scheme, p.netloc, p.path, p.query, ""))
+    return url.partition("#")[0]
 
 
 def _max_age(value: str | None) -> float:
@@ -426,20 +427,21 @@ class Analyzer:
         finding.fields = fields
 
     def _hint(self, failure: Failure, finding: Finding, ex: Exchange) -> dict[str, Any]:
-        reason = REASONS[failure.reason]
+        """What would fail if this request were sent with credentials."""
         fields = {
             **failure.fields, "status": str(ex.status),
             "creds_fix": ' and "Access-Control-Allow-Credentials: true"',
             "acac_line": "Access-Control-Allow-Credentials: true",
         }
-        kw = {"origin": finding.origin, "value": failure.parameter,
-              "evidence": "credentials: 'include'", "method": finding.method, **fields}
+        texts = render_texts(failure.reason, finding.origin, failure.parameter,
+                             "credentials: 'include'", finding.method,
+                             tuple(sorted(fields.items())))
         return {
             "reason": failure.reason,
             "failed_parameter": failure.parameter,
-            "explanation": render(reason.explain, kw),
-            "fix": render(reason.fix, kw),
-            "fix_headers": [h for h in (render(t, kw) for t in reason.headers) if h.strip()],
+            "explanation": texts.explanation,
+            "fix": texts.fix,
+            "fix_headers": list(texts.fix_headers),
         }
 
 

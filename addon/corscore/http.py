@@ -7,12 +7,15 @@ byte-exact (``"TRUE" != "true"``, a non-UTF-8 byte never equals ``"true"``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 Headers = tuple[tuple[str, str], ...]
 
 HTTP_WHITESPACE = " \t\r\n"
+_PLAIN_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|$)", re.ASCII)
+_C1 = re.compile("[\x7f-\x9f]")
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
@@ -54,6 +57,18 @@ def get_normalized(headers: Headers, name: str) -> str | None:
     return ", ".join(values)
 
 
+def normalized_index(headers: Headers) -> dict[str, str]:
+    """Every header's normalized value (as get_normalized), computed in one pass."""
+    index: dict[str, str] = {}
+    for name, value in headers:
+        value = value.strip(HTTP_WHITESPACE)
+        if name in index:
+            index[name] = index[name] + ", " + value
+        else:
+            index[name] = value
+    return index
+
+
 def is_token(s: str) -> bool:
     return bool(s) and all(c in _TOKEN_CHARS for c in s)
 
@@ -78,6 +93,14 @@ def parse_token_list(value: str | None) -> list[str] | None:
 def origin_of(url: str) -> str | None:
     """The serialized origin (``scheme://host[:port]``) of an absolute URL, as a browser
     serializes it: lower-case scheme and host, default port omitted, no userinfo."""
+    m = _PLAIN_ORIGIN.match(url)
+    if m is not None:  # the common case, without urlsplit
+        scheme, host, port = m.group(1).lower(), m.group(2).lower(), m.group(3)
+        if port is not None and int(port) > 65535:
+            return None
+        if port is None or int(port) == DEFAULT_PORTS[scheme]:
+            return f"{scheme}://{host}"
+        return f"{scheme}://{host}:{int(port)}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -146,27 +169,29 @@ def strip_userinfo(url: str) -> str:
 
 def redact_url(url: str) -> str:
     """The URL with any userinfo password and every query value replaced by ``…``, so
-    tokens in URLs never reach a log line, a comment or a report."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, hostport = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:…@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
-    query = ""
-    if parts.query:
-        query = "?" + "&".join(
-            (p.split("=", 1)[0] + "=…") if "=" in p else p for p in parts.query.split("&")
-        )
-    return f"{parts.scheme}://{netloc}{parts.path}{query}"
+    tokens in URLs never reach a log line, a comment or a report. The fragment is
+    dropped (it never goes on the wire)."""
+    base, _, query = url.partition("#")[0].partition("?")
+    if "@" in base:
+        scheme, sep, rest = base.partition("://")
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            userinfo, hostport = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:…@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        base = f"{scheme}{sep}{netloc}{slash}{path}"
+    if not query:
+        return base
+    return base + "?" + "&".join(
+        (p.split("=", 1)[0] + "=…") if "=" in p else p for p in query.split("&")
+    )
 
 
 def printable(value: str, limit: int = 200) -> str:
     """A header value made safe for a one-line comment or log line: control characters
     escaped, long values clipped."""
+    if len(value) <= limit and value.isprintable() and not _C1.search(value):
+        return value
     out = "".join(
         c if " " <= c and not "\x7f" <= c <= "\x9f" else f"\\x{ord(c):02x}"
         for c in value[: limit + 1]

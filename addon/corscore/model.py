@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from .http import Headers, get_normalized, origin_of, printable, redact_url
+from .http import Headers, normalized_index, origin_of, printable, redact_url
 from .reasons import REASONS, render
 
 
 MAX_VALUE = 2048  # longest header value kept in metadata
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Exchange:
     """The facts of one HTTP request/response pair, free of any proxy library.
 
     ``key`` is the caller's handle for the flow (mitmproxy's flow id); ``status`` and
-    ``response_headers`` are ``None`` when the flow has no response."""
+    ``response_headers`` are ``None`` when the flow has no response. Header lookups
+    are normalized as Chromium does (lines joined with ", ", each trimmed), indexed
+    once on first use."""
 
     key: str
     method: str
@@ -27,18 +30,46 @@ class Exchange:
     response_headers: Headers | None = None
     timestamp: float = 0.0
     websocket: bool = False
+    kind: str | None = field(default="?", repr=False)  # classify()'s memo
+    _req_index: dict[str, str] | None = field(default=None, repr=False)
+    _resp_index: dict[str, str] | None = field(default=None, repr=False)
 
     def req(self, name: str) -> str | None:
-        return get_normalized(self.request_headers, name)
+        if self._req_index is None:
+            self._req_index = normalized_index(self.request_headers)
+        return self._req_index.get(name)
 
     def resp(self, name: str) -> str | None:
         if self.response_headers is None:
             return None
-        return get_normalized(self.response_headers, name)
+        if self._resp_index is None:
+            self._resp_index = normalized_index(self.response_headers)
+        return self._resp_index.get(name)
 
     @property
     def target_origin(self) -> str | None:
         return origin_of(self.url)
+
+
+class _Texts(NamedTuple):
+    explanation: str
+    fix: str
+    fix_headers: tuple[str, ...]
+    console: str
+
+
+_NO_TEXTS = _Texts("", "", (), "")
+
+
+@lru_cache(maxsize=1024)
+def render_texts(reason: str, origin: str, value: str | None, evidence: str, method: str,
+                  extra: tuple[tuple[str, object], ...]) -> _Texts:
+    fields: dict[str, object] = {"origin": origin, "value": value, "evidence": evidence,
+                                 "method": method, **dict(extra)}
+    safe = {k: printable(v) if isinstance(v, str) else v for k, v in fields.items()}
+    r = REASONS[reason]
+    headers = tuple(h for h in (render(t, safe) for t in r.headers) if h.strip())
+    return _Texts(render(r.explain, safe), render(r.fix, safe), headers, render(r.console, safe))
 
 
 @dataclass(slots=True)
@@ -67,46 +98,39 @@ class Finding:
     def hidden(self) -> bool:
         return self.verdict == "hidden"
 
-    def _fmt(self, template: str) -> str:
-        fields = {
-            "origin": self.origin,
-            "value": self.failed_parameter,
-            "evidence": ", ".join(self.credentials) or "credentials: include",
-            "method": self.method,
-            **self.fields,
-        }
-        return render(template, {k: printable(v) if isinstance(v, str) else v
-                                 for k, v in fields.items()})
+    def _texts(self) -> "_Texts":
+        """explanation, fix, fix headers and console text, rendered from the reason table.
+        Rendered on demand (a finding may still change: a settled preflight) and memoized
+        by content, so a finding repeated on every poll of an endpoint costs a lookup."""
+        if self.reason is None:
+            return _NO_TEXTS
+        return render_texts(
+            self.reason, self.origin, self.failed_parameter,
+            ", ".join(self.credentials) or "credentials: include", self.method,
+            tuple(sorted(self.fields.items())),
+        )
 
     @property
     def explanation(self) -> str:
-        if self.reason is None:
-            return ""
-        return self._fmt(REASONS[self.reason].explain)
+        return self._texts().explanation
 
     @property
     def fix(self) -> str:
-        if self.reason is None:
-            return ""
-        return self._fmt(REASONS[self.reason].fix)
+        return self._texts().fix
 
     @property
     def fix_headers(self) -> list[str]:
         """The fix as header lines to paste into the (preflight) response."""
-        if self.reason is None:
-            return []
-        lines = (self._fmt(t) for t in REASONS[self.reason].headers)
-        return [line for line in lines if line.strip()]
+        return list(self._texts().fix_headers)
 
     @property
     def console_message(self) -> str:
         """What Chromium prints in the console for this failure."""
         if self.reason is None:
             return ""
-        kind = "fetch"
         return (
-            f"Access to {kind} at '{self.url}' from origin '{self.origin}' has been blocked by "
-            f"CORS policy: {self._fmt(REASONS[self.reason].console)}"
+            f"Access to fetch at '{self.url}' from origin '{self.origin}' has been blocked by "
+            f"CORS policy: {self._texts().console}"
         )
 
     def comment(self) -> str:
@@ -142,6 +166,7 @@ class Finding:
 
     def to_metadata(self) -> dict[str, Any]:
         """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata."""
+        texts = self._texts()
         return {
             "verdict": self.verdict,
             "reason": self.reason,
@@ -154,9 +179,9 @@ class Finding:
             "failed_parameter": (self.failed_parameter[:MAX_VALUE]
                                  if self.failed_parameter is not None else None),
             "message": self.console_message or None,
-            "explanation": self.explanation or None,
-            "fix": self.fix or None,
-            "fix_headers": self.fix_headers,
+            "explanation": texts.explanation or None,
+            "fix": texts.fix or None,
+            "fix_headers": list(texts.fix_headers),
             "firefox": REASONS[self.reason].firefox or None if self.reason else None,
             "confidence": self.confidence,
             "warnings": list(self.warnings),

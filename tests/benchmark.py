@@ -1,0 +1,227 @@
+"""Benchmarks: prints figures, asserts nothing. Run: bash .ci/bench
+
+1. live     requests/s through mitmdump to a local server, realistic mix, bare vs addon
+2. offline  mitmdump -nr of a generated capture: bare, a no-op script addon, this addon
+3. core     flows/s of the pure core alone, one core
+4. memory   RSS after 1 M synthetic flows through the addon's hooks vs after the first 10 k
+
+Every figure that compares is a ratio measured in the same run, median of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "addon"))
+
+from harness import MITMDUMP, Mitmdump  # noqa: E402
+from loadgen import MIX, PAGE, OriginServer, run_load  # noqa: E402
+
+from conftest import ADDON  # noqa: E402
+
+NOOP = os.path.join(HERE, "noop_addon.py")
+QUIET = ("--set", "flow_detail=0")
+
+
+def live(runs: int, requests: int, concurrency: int) -> None:
+    rates = {"bare": [], "addon": []}
+    with OriginServer() as origin:
+        for i in range(runs):
+            for kind in ("bare", "addon") if i % 2 == 0 else ("addon", "bare"):
+                with Mitmdump(*QUIET, addon=kind == "addon", loopback_only=False) as md:
+                    asyncio.run(run_load(md.proxy_port, origin.port, 300, concurrency, 60, seed=99))
+                    st = asyncio.run(run_load(md.proxy_port, origin.port, requests, concurrency,
+                                              300, seed=i))
+                rates[kind].append(st.rate)
+                print(f"  live run {i + 1} {kind:5}: {st.rate:7.0f} req/s ({st.ok} ok, "
+                      f"{st.errors} errors)", flush=True)
+    bare, addon = statistics.median(rates["bare"]), statistics.median(rates["addon"])
+    print(f"LIVE: bare {bare:.0f} req/s, with addon {addon:.0f} req/s = {addon / bare:.1%} "
+          f"of bare (target >= 98%), median of {runs}", flush=True)
+
+
+def make_capture(path: str, n: int) -> None:
+    from mitmproxy import io
+    from mitmproxy.test import tflow, tutils
+
+    rng = random.Random(7)
+    weights = [m[0] for m in MIX]
+    t0 = 1_700_000_000.0
+    with open(path, "wb") as fh:
+        w = io.FlowWriter(fh)
+        for i in range(n):
+            _, method, path_, headers = rng.choices(MIX, weights)[0]
+            f = tflow.tflow(resp=True)
+            f.request = tutils.treq(method=method.encode(), headers=())
+            f.request.url = f"http://127.0.0.2:9000{path_}?n={i}"
+            for h in headers:
+                k, v = h.split(": ", 1)
+                f.request.headers.add(k, v.replace("{o}", PAGE))
+            f.request.timestamp_start = t0 + i * 0.01
+            f.request.timestamp_end = t0 + i * 0.01 + 0.001
+            f.response = tutils.tresp(status_code=204 if method == "OPTIONS" else 200, headers=())
+            if path_ == "/cors/good" or (path_ == "/cors/pf-good" and method == "PUT"):
+                f.response.headers["Access-Control-Allow-Origin"] = PAGE
+                f.response.headers["Access-Control-Allow-Credentials"] = "true"
+            elif path_ == "/cors/star":
+                f.response.headers["Access-Control-Allow-Origin"] = "*"
+            elif path_.startswith("/cors/pf"):
+                f.response.headers["Access-Control-Allow-Origin"] = PAGE
+                f.response.headers["Access-Control-Allow-Methods"] = "PUT"
+                if path_ == "/cors/pf-good":
+                    f.response.headers["Access-Control-Allow-Credentials"] = "true"
+            f.response.timestamp_start = t0 + i * 0.01 + 0.002
+            f.response.timestamp_end = t0 + i * 0.01 + 0.003
+            w.add(f)
+
+
+def offline(runs: int, flows: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = os.path.join(tmp, "big.mitm")
+        t = time.monotonic()
+        make_capture(cap, flows)
+        print(f"  generated {flows} flows ({os.path.getsize(cap) / 1e6:.0f} MB) in "
+              f"{time.monotonic() - t:.0f}s", flush=True)
+        variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
+        times = {k: [] for k in variants}
+        for i in range(runs):
+            for kind, extra in variants.items():
+                t = time.monotonic()
+                p = subprocess.run([MITMDUMP, "-nr", cap, *QUIET, *extra], capture_output=True,
+                                   text=True, timeout=1800)
+                dt = time.monotonic() - t
+                if p.returncode != 0:
+                    print(p.stdout[-2000:], p.stderr[-2000:])
+                    raise SystemExit(f"mitmdump -nr failed ({kind})")
+                times[kind].append(dt)
+                print(f"  offline run {i + 1} {kind:5}: {dt:6.1f}s = {flows / dt:6.0f} flows/s",
+                      flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    speed = {k: flows / v for k, v in med.items()}
+    print(f"OFFLINE ({flows} flows): bare {speed['bare']:.0f} flows/s, no-op addon "
+          f"{speed['noop']:.0f} ({speed['noop'] / speed['bare']:.1%} of bare), this addon "
+          f"{speed['addon']:.0f} = {speed['addon'] / speed['noop']:.1%} of the no-op run "
+          f"(target >= 95%), median of {runs}", flush=True)
+
+
+def core(n: int) -> None:
+    from corscore import Analyzer, Exchange, make_headers
+
+    rng = random.Random(3)
+    weights = [m[0] for m in MIX]
+    exchanges = []
+    common = [("Host", "127.0.0.2:9000"), ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)"),
+              ("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate, br"),
+              ("Accept-Language", "en-US,en;q=0.9"), ("Referer", PAGE + "/")]
+    for i in range(n):
+        _, method, path, headers = rng.choices(MIX, weights)[0]
+        req = common + [tuple(h.replace("{o}", PAGE).split(": ", 1)) for h in headers]
+        resp = [("Content-Type", "application/json"), ("Content-Length", "30"),
+                ("Date", "Tue, 24 Nov 2026 10:00:00 GMT"), ("Server", "bench")]
+        if "cors" in path:
+            resp.append(("Access-Control-Allow-Origin", "*" if "star" in path else PAGE))
+            if "good" in path:
+                resp.append(("Access-Control-Allow-Credentials", "true"))
+        exchanges.append(Exchange(str(i), method, f"http://127.0.0.2:9000{path}?n={i}",
+                                  make_headers(req), 200, make_headers(resp), i * 0.01))
+    best = 0.0
+    for _ in range(5):
+        a = Analyzer()
+        t = time.perf_counter()
+        for ex in exchanges:
+            a.request(ex)
+            for _, finding in a.response(ex):
+                finding.to_metadata()
+        dt = time.perf_counter() - t
+        best = max(best, n / dt)
+    print(f"CORE: {best:,.0f} flows/s (request + response + metadata per flow; best of 5 over "
+          f"{n:,} flows of the mix; target >= 100,000)", flush=True)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory(total: int) -> None:
+    from mitmproxy.test import taddons, tflow, tutils
+
+    import cors_creds
+
+    rng = random.Random(5)
+    weights = [m[0] for m in MIX]
+    pool = []
+    for j in range(500):
+        _, method, path, headers = rng.choices(MIX, weights)[0]
+        f = tflow.tflow(resp=True)
+        f.request = tutils.treq(method=method.encode(), headers=())
+        f.request.url = f"http://127.0.0.2:9000{path}?n={j}"
+        for h in headers:
+            k, v = h.split(": ", 1)
+            f.request.headers.add(k, v.replace("{o}", PAGE))
+        f.response = tutils.tresp(headers=())
+        if "cors" in path:
+            f.response.headers["Access-Control-Allow-Origin"] = "*" if "star" in path else PAGE
+        pool.append(f)
+    addon = cors_creds.CorsCreds()
+    marks = {}
+    t = time.monotonic()
+    with taddons.context(addon):
+        for i in range(total):
+            f = pool[i % len(pool)]
+            f.id = str(i)
+            f.request.timestamp_start = i * 0.01
+            f.metadata.clear()
+            f.comment = ""
+            f.marked = ""
+            addon.request(f)
+            addon.response(f)
+            if i + 1 in (10_000, 100_000, total):
+                marks[i + 1] = rss_mb()
+        addon.done()
+    dt = time.monotonic() - t
+    base = marks[10_000]
+    print("MEMORY: RSS " + ", ".join(f"{k:,} flows {v:.1f} MB" for k, v in marks.items())
+          + f"; growth after the first 10,000: {marks[total] - base:+.1f} MB (target <= +10 MB); "
+          f"{total / dt:,.0f} flows/s through the hooks; state {addon.analyzer.state_size()} "
+          f"entries, report {len(addon.report.flows)} flows", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--only", choices=["live", "offline", "core", "memory"], action="append")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--live-requests", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--offline-flows", type=int, default=50_000)
+    ap.add_argument("--core-flows", type=int, default=100_000)
+    ap.add_argument("--memory-flows", type=int, default=1_000_000)
+    args = ap.parse_args()
+    import mitmproxy.version
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+          f"Python {platform.python_version()}, mitmproxy {mitmproxy.version.VERSION}", flush=True)
+    only = args.only or ["core", "memory", "live", "offline"]
+    if "core" in only:
+        core(args.core_flows)
+    if "memory" in only:
+        memory(args.memory_flows)
+    if "live" in only:
+        live(args.runs, args.live_requests, args.concurrency)
+    if "offline" in only:
+        offline(args.runs, args.offline_flows)
+
+
+if __name__ == "__main__":
+    main()
