@@ -5,6 +5,7 @@ import pytest
 from corscore import check_access, get_normalized, make_headers, origin_of
 from corscore.checks import check_preflight, hidden_response_headers, parse_preflight_request
 from corscore.http import (
+    normalized_index,
     cookie_names,
     is_cors_safelisted_request_header,
     parse_token_list,
@@ -145,7 +146,7 @@ def pf(method="PUT", headers=None, origin=O):
 
 
 def H(*pairs):
-    return make_headers(pairs)
+    return normalized_index(make_headers(pairs))
 
 
 GOODPF = (("Access-Control-Allow-Origin", O), ("Access-Control-Allow-Credentials", "true"))

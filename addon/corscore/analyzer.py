@@ -149,6 +149,7 @@ class Analyzer:
         self._pending: _Bounded = _Bounded(max_entries)  # key -> _Preflight awaiting its actual
         self._hops: _Bounded = _Bounded(max_entries)  # (url, method) -> _Hop
         self._clock = 0.0
+        self._aged_at = float("-inf")
 
     # -- state size, for tests and benchmarks
     def state_size(self) -> int:
@@ -186,7 +187,9 @@ class Analyzer:
                 break
             del self._pending[key]
             out.append((key, self._settle_unfollowed(pf)))
-        self._age_out(now)
+        if now - self._aged_at > 1.0 or now < self._aged_at:
+            self._aged_at = now
+            self._age_out(now)
         return out
 
     def decide_pending(self, key: str, upcoming: Iterable[Exchange]) -> list[Update]:
@@ -234,7 +237,7 @@ class Analyzer:
             ex.req("access-control-request-headers"),
             ex.req("access-control-request-private-network"),
         )
-        headers = ex.response_headers or ()
+        headers = ex.resp_index
         url = _strip_fragment(ex.url)
         hop = self._hops.get((url, req.method))
         if hop is not None and hop.next_origin != origin:
@@ -357,7 +360,7 @@ class Analyzer:
             fail_incl = check_access(acao, acac, origin, True)
             if fail_incl is not None:
                 finding.if_credentialed = self._hint(fail_incl, finding, ex)
-        if failure is None:
+        if failure is None and ex.resp("access-control-expose-headers") is not None:
             finding.hidden_headers = hidden_response_headers(ex.response_headers or (), include)
         if role == "redirect" and failure is None and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)

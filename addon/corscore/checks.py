@@ -8,6 +8,7 @@ shared/cors-reasons.md §1, §2 and §9.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from .http import (
@@ -107,18 +108,19 @@ def parse_preflight_request(origin: str, acrm: str, acrh: str | None,
 
 
 def check_preflight(
-    req: PreflightRequest, status: int | None, response_headers: Headers, include: bool,
+    req: PreflightRequest, status: int | None, headers: Mapping[str, str], include: bool,
     checks: list[dict[str, Any]] | None = None, warnings: list[str] | None = None,
 ) -> Failure | None:
     """The preflight response, in Chromium's order: redirect, CORS check (Preflight*
     names, with the actual request's credentials mode), status, list parsing, method,
-    headers."""
-    location = get_normalized(response_headers, "location")
+    headers. ``headers`` maps lower-case names to normalized values
+    (``http.normalized_index``)."""
+    location = headers.get("location")
     if is_redirect(status, location):
         _add(checks, _check("no redirect", False, str(status), "2xx"))
         return Failure("PreflightDisallowedRedirect", "", {"location": location or ""})
-    acao = get_normalized(response_headers, "access-control-allow-origin")
-    acac = get_normalized(response_headers, "access-control-allow-credentials")
+    acao = headers.get("access-control-allow-origin")
+    acac = headers.get("access-control-allow-credentials")
     f = check_access(acao, acac, req.origin, include, checks)
     if f is not None:
         return Failure("Preflight" + f.reason, f.parameter, f.fields)
@@ -126,8 +128,8 @@ def check_preflight(
     _add(checks, _check("status", ok_status, str(status), "200-299"))
     if not ok_status:
         return Failure("PreflightInvalidStatus", "")
-    acam_raw = get_normalized(response_headers, "access-control-allow-methods")
-    acah_raw = get_normalized(response_headers, "access-control-allow-headers")
+    acam_raw = headers.get("access-control-allow-methods")
+    acah_raw = headers.get("access-control-allow-headers")
     methods = parse_token_list(acam_raw)
     if methods is None:
         _add(checks, _check("Access-Control-Allow-Methods parses", False, acam_raw, "tokens"))
@@ -144,7 +146,7 @@ def check_preflight(
     if f is not None:
         return f
     if req.private_network and warnings is not None:
-        acapn = get_normalized(response_headers, "access-control-allow-private-network")
+        acapn = headers.get("access-control-allow-private-network")
         if acapn != "true":
             warnings.append(
                 "Private Network Access: the preflight asked "

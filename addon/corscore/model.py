@@ -47,6 +47,12 @@ class Exchange:
         return self._resp_index.get(name)
 
     @property
+    def resp_index(self) -> dict[str, str]:
+        """All response headers, normalized (empty without a response)."""
+        self.resp("")
+        return self._resp_index or {}
+
+    @property
     def target_origin(self) -> str | None:
         return origin_of(self.url)
 
@@ -188,7 +194,7 @@ class Finding:
             "hidden_headers": list(self.hidden_headers),
             "if_credentialed": dict(self.if_credentialed) if self.if_credentialed else None,
             "related": dict(self.related),
-            "checks": [dict(c) for c in self.checks],
+            "checks": list(self.checks),  # fresh dicts per finding, never mutated
         }
 
 
