@@ -26,7 +26,7 @@ from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
 import cors_contentview
-from cors_capture import Lookahead, SaveDeferral, exchange_of
+from cors_capture import Lookahead, ReadErrorExplainer, SaveDeferral, exchange_of
 from corscore import Analyzer, Exchange, Finding, redact_url
 from corscore.explain import explain
 from corscore.repeats import Repeats
@@ -88,6 +88,8 @@ class CorsCreds:
         self.repeats = Repeats()
         self.lookahead: Lookahead | None = None
         self.deferral: SaveDeferral | None = None
+        self._replayed = 0
+        self.read_errors = ReadErrorExplainer()
         self._last_ts = 0.0
         self._last_mono = time.monotonic()
         self._timer: asyncio.Task | None = None
@@ -134,6 +136,7 @@ class CorsCreds:
             "Cap on remembered preflights, redirect hops and log counters (memory stays flat).",
         )
         cors_contentview.register()
+        self.read_errors.install()
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -202,9 +205,12 @@ class CorsCreds:
         if ctx.options.cors_creds_report:
             self.write_report(ctx.options.cors_creds_report)
         cors_contentview.unregister()
+        self.read_errors.uninstall()
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
+        if not flow.live:
+            self._replayed += 1  # this flow's position in the file being replayed
         if not self._wanted(flow):
             return
         try:
@@ -308,7 +314,8 @@ class CorsCreds:
             self.lookahead = Lookahead(path)
         if self.lookahead.broken:
             return
-        self._apply(self.analyzer.decide_pending(flow.id, self.lookahead.after(ex)), flow)
+        upcoming = self.lookahead.after(ex, self._replayed - 1)
+        self._apply(self.analyzer.decide_pending(flow.id, upcoming), flow)
 
     def _apply(self, updates: list, current: http.HTTPFlow | None) -> None:
         changed = []
@@ -352,7 +359,8 @@ class CorsCreds:
         if not c["cors_flows"]:
             return
         logger.info(f"[cors] summary: {c['cors_flows']} CORS flows, {c['hidden']} hidden from "
-                    f"JavaScript ({c['hidden_credentialed']} credentialed)")
+                    f"JavaScript ({c['hidden_credentialed']} credentialed); correlation state "
+                    f"{self.analyzer.state_size()} entries (cap {self.analyzer.max_entries})")
         for line in self.report.summary_lines():
             logger.info(f"[cors] {line}")
 

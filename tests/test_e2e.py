@@ -243,3 +243,28 @@ def test_live_pending_preflight_is_decided_while_running(tmp_path):
     assert blocked.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
     fine = flows[("OPTIONS", "/followed")].metadata["cors_creds"]
     assert fine["verdict"] == "exposed" and fine["related"]["actual_followed"] is True
+
+
+@pytest.mark.parametrize("kind", ["truncated-mitm", "har-missing-fields", "not-json"])
+def test_malformed_capture_gives_a_clear_message(tmp_path, kind):
+    path = str(tmp_path / ("c.mitm" if kind == "truncated-mitm" else "c.har"))
+    if kind == "truncated-mitm":
+        good = str(tmp_path / "good.har")
+        write_har(good, [har_entry("GET", f"http://127.0.0.2:9000/r{i}", [], 200, [])
+                         for i in range(5)])
+        assert run_offline(good, path)[0] == 0
+        data = open(path, "rb").read()
+        open(path, "wb").write(data[:-50])
+        expect = "the file is truncated: 4 complete flows"
+    elif kind == "har-missing-fields":
+        entry = har_entry("GET", "http://127.0.0.2:9000/x", [], 200, [])
+        del entry["response"]["headers"]
+        write_har(path, [entry])
+        expect = "entry 0 has no response.headers"
+    else:
+        open(path, "w").write("{not json")
+        expect = "not valid JSON"
+    rc, output = run_offline(path, str(tmp_path / "out.mitm"))
+    assert rc == 1  # an unreadable input is an error
+    assert expect in output
+    assert "Traceback" not in output

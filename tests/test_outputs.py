@@ -158,7 +158,8 @@ def test_shutdown_summary(caplog):
         run(addon, hidden_flow())
         addon.done()
     msgs = [r.getMessage() for r in caplog.records]
-    assert "[cors] summary: 1 CORS flows, 1 hidden from JavaScript (1 credentialed)" in msgs
+    assert ("[cors] summary: 1 CORS flows, 1 hidden from JavaScript (1 credentialed); "
+            "correlation state 0 entries (cap 4096)") in msgs
     assert f"[cors] page {PAGE}:" in msgs
     assert any("InvalidAllowCredentials ×1  e.g. http://127.0.0.1:9000/data" in m for m in msgs)
 
