@@ -26,8 +26,8 @@ from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
 import cors_contentview
-from cors_capture import Lookahead, ReadErrorExplainer, SaveDeferral, exchange_of
-from corscore import Analyzer, Exchange, Finding, redact_url
+from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of
+from corscore import Analyzer, Finding, redact_url
 from corscore.explain import explain
 from corscore.repeats import Repeats
 from corscore.report import Report
@@ -40,9 +40,9 @@ REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown, ".html": R
 FAIL_ON = ("credentialed", "hidden")
 
 
-def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> None:
+def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
     """Write a finding onto the flow, replacing our earlier annotation if any and
-    keeping whatever the user wrote in the comment."""
+    keeping whatever the user wrote in the comment. Returns the metadata written."""
     previous = flow.metadata.get(META_KEY)
     comment = flow.comment
     if isinstance(previous, dict):
@@ -62,6 +62,12 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> None:
         flow.comment = comment
     if meta["marked"]:
         flow.marked = marker
+    return meta
+
+
+def _has_origin(flow: http.HTTPFlow) -> bool:
+    return any(len(name) == 6 and name.lower() == b"origin"
+               for name, _ in flow.request.headers.fields)
 
 
 class ExitCode:
@@ -83,16 +89,16 @@ class CorsCreds:
     def __init__(self) -> None:
         self.analyzer = Analyzer()
         self.filter: flowfilter.TFilter | None = None
+        self.marker = ":no_entry:"
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
         self.report = Report()
         self.repeats = Repeats()
-        self.lookahead: Lookahead | None = None
         self.deferral: SaveDeferral | None = None
-        self._replayed = 0
         self.read_errors = ReadErrorExplainer()
         self._last_ts = 0.0
         self._last_mono = time.monotonic()
         self._timer: asyncio.Task | None = None
+        self._running = False
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -147,6 +153,7 @@ class CorsCreds:
                     f"cors_creds_marker: {m!r} is not an emoji shortcode (like :no_entry:), "
                     "a single letter or digit, or empty"
                 )
+            self.marker = m  # read once here: every ctx.options read copies the value
         if "cors_creds_filter" in updated:
             self.filter = None
             if opts.cors_creds_filter:
@@ -164,8 +171,10 @@ class CorsCreds:
         if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
             raise exceptions.OptionsError(
                 f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
-        if "cors_creds_fail_exit" in updated and not 0 <= opts.cors_creds_fail_exit <= 255:
-            raise exceptions.OptionsError("cors_creds_fail_exit must be between 0 and 255")
+        if "cors_creds_fail_exit" in updated:
+            if not 0 <= opts.cors_creds_fail_exit <= 255:
+                raise exceptions.OptionsError("cors_creds_fail_exit must be between 0 and 255")
+            self._ensure_exit_addon()
         if updated & {"cors_creds_log_repeats", "cors_creds_max_entries"}:
             if opts.cors_creds_log_repeats < 0:
                 raise exceptions.OptionsError("cors_creds_log_repeats must be >= 0")
@@ -182,13 +191,21 @@ class CorsCreds:
     def running(self) -> None:
         if self.deferral is None:
             self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
+        self._running = True
+        self._ensure_exit_addon()
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    def _ensure_exit_addon(self) -> None:
+        """The exit-code addon exists only while cors_creds_fail_exit is set (an idle
+        addon still costs every event a dispatch)."""
+        if not self._running or not ctx.options.cors_creds_fail_exit:
+            return
         exit_addon = ctx.master.addons.get(ExitCode.name)
         if exit_addon is None:
             ctx.master.addons.add(ExitCode(self))
         else:  # after a hot reload: the new instance takes over
             exit_addon.owner = self
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
 
     def done(self) -> None:
         if self._timer is not None:
@@ -198,9 +215,6 @@ class CorsCreds:
         if self.deferral is not None:
             self.deferral.uninstall()
             self.deferral = None
-        if self.lookahead is not None:
-            self.lookahead.close()
-            self.lookahead = None
         self._log_summary()
         if ctx.options.cors_creds_report:
             self.write_report(ctx.options.cors_creds_report)
@@ -209,25 +223,19 @@ class CorsCreds:
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
-        if not flow.live:
-            self._replayed += 1  # this flow's position in the file being replayed
-        if not self._wanted(flow):
-            return
+        self._seen(flow.request.timestamp_start or 0.0)
+        if not self.analyzer.has_pending() or not self._wanted(flow):
+            return  # only a preflight awaiting its actual request cares about requests
         try:
-            ex = exchange_of(flow)
-            self._seen(ex.timestamp)
-            self._apply(self.analyzer.request(ex), flow)
+            self._apply(self.analyzer.request(exchange_of(flow, response=False)), flow)
         except Exception as e:  # never let a bad flow break the proxy
             self._internal_error(flow, e)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if not self._wanted(flow) or flow.response is None:
-            return
+        if flow.response is None or not _has_origin(flow) or not self._wanted(flow):
+            return  # without an Origin header nothing is CORS
         try:
-            ex = exchange_of(flow)
-            self._apply(self.analyzer.response(ex), flow)
-            if flow.id in self.awaiting and not flow.live:
-                self._look_ahead(flow, ex)
+            self._apply(self.analyzer.response(exchange_of(flow)), flow)
         except Exception as e:
             self._internal_error(flow, e)
 
@@ -257,8 +265,8 @@ class CorsCreds:
         final = {key: finding for key, finding in updates}
         marker = ctx.options.cors_creds_marker
         for key, finding in final.items():
-            annotate(by_id[key], finding, marker)
-            self.report.add(key, finding, by_id[key].request.timestamp_start or 0.0)
+            meta = annotate(by_id[key], finding, marker)
+            self.report.add(key, meta, by_id[key].request.timestamp_start or 0.0)
         ctx.master.addons.trigger(hooks.UpdateHook([by_id[k] for k in final]))
         return sum(1 for f in final.values() if f.hidden)
 
@@ -305,21 +313,9 @@ class CorsCreds:
             except Exception as e:
                 self._internal_error(None, e)
 
-    def _look_ahead(self, flow: http.HTTPFlow, ex: Exchange) -> None:
-        """Offline, settle a pending preflight from the flows after it in the file."""
-        if self.lookahead is None:
-            path = ctx.options.rfile
-            if not path or path == "-" or not os.path.isfile(path):
-                return
-            self.lookahead = Lookahead(path)
-        if self.lookahead.broken:
-            return
-        upcoming = self.lookahead.after(ex, self._replayed - 1)
-        self._apply(self.analyzer.decide_pending(flow.id, upcoming), flow)
-
     def _apply(self, updates: list, current: http.HTTPFlow | None) -> None:
         changed = []
-        marker = ctx.options.cors_creds_marker
+        marker = self.marker
         for key, finding in updates:
             waiting = self.awaiting.pop(key, None)
             if current is not None and key == current.id:
@@ -329,8 +325,8 @@ class CorsCreds:
                 changed.append(flow)
             else:
                 continue
-            annotate(flow, finding, marker)
-            self.report.add(key, finding, flow.request.timestamp_start or 0.0)
+            meta = annotate(flow, finding, marker)
+            self.report.add(key, meta, flow.request.timestamp_start or 0.0)
             if finding.related.get("awaiting_actual"):
                 self.awaiting[key] = flow
                 while len(self.awaiting) > self.analyzer.max_entries:

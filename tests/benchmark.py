@@ -81,6 +81,7 @@ def make_capture(path: str, n: int) -> None:
                 f.response.headers["Access-Control-Allow-Methods"] = "PUT"
                 if path_ == "/cors/pf-good":
                     f.response.headers["Access-Control-Allow-Credentials"] = "true"
+                    f.response.headers["Access-Control-Allow-Headers"] = "content-type"
             f.response.timestamp_start = t0 + i * 0.01 + 0.002
             f.response.timestamp_end = t0 + i * 0.01 + 0.003
             w.add(f)

@@ -7,7 +7,7 @@ is bounded in entries and in age.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -152,6 +152,10 @@ class Analyzer:
         self._aged_at = float("-inf")
 
     # -- state size, for tests and benchmarks
+    def has_pending(self) -> bool:
+        """Whether a preflight awaits its actual request (only then do requests matter)."""
+        return bool(self._pending)
+
     def state_size(self) -> int:
         return len(self._preflights) + len(self._pending) + len(self._hops)
 
@@ -187,25 +191,8 @@ class Analyzer:
                 break
             del self._pending[key]
             out.append((key, self._settle_unfollowed(pf)))
-        if now - self._aged_at > 1.0 or now < self._aged_at:
-            self._aged_at = now
-            self._age_out(now)
+        self._tick(now)
         return out
-
-    def decide_pending(self, key: str, upcoming: Iterable[Exchange]) -> list[Update]:
-        """Settle a pending preflight now, from the exchanges that follow it in a
-        capture (in order; the caller may stop early, which counts as 'no more')."""
-        pf = self._pending.pop(key, None)
-        if pf is None:
-            return []
-        target = (pf.req.origin, pf.url, pf.req.method)
-        for ex in upcoming:
-            if ex.timestamp - pf.ts >= self.preflight_wait:
-                break
-            if classify(ex) == CORS and (ex.req("origin"), _strip_fragment(ex.url),
-                                         ex.method) == target:
-                return [(key, self._settle_followed(pf))]
-        return [(key, self._settle_unfollowed(pf))]
 
     def flush(self) -> list[Update]:
         out = [(k, self._settle_unfollowed(pf)) for k, pf in self._pending.items()]
@@ -219,6 +206,9 @@ class Analyzer:
     def _tick(self, ts: float) -> None:
         if ts > self._clock:
             self._clock = ts
+        if ts - self._aged_at > 1.0 or ts < self._aged_at:
+            self._aged_at = ts
+            self._age_out(ts)
 
     def _age_out(self, now: float) -> None:
         for table in (self._preflights, self._hops):

@@ -31,22 +31,32 @@ class Report:
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
                        "dropped_flows": 0}
 
-    def add(self, key: str, finding: Finding, timestamp: float = 0.0) -> None:
-        """Record the final finding for a flow; a later finding for the same flow
-        replaces the earlier one (a settled preflight)."""
-        entry = finding.to_metadata()
-        entry["flow"] = key
-        entry["timestamp"] = timestamp
+    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float = 0.0) -> None:
+        """Record the final finding (or the metadata dict written for it) for a flow; a
+        later finding for the same flow replaces the earlier one (a settled preflight).
+        A metadata dict is kept by reference, not copied: annotate() writes a new one
+        for every change."""
+        meta = finding if isinstance(finding, dict) else finding.to_metadata()
         old = self.flows.pop(key, None)
         if old is not None:
-            self._count(old, -1)
+            self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
-        self.flows[key] = entry
-        self._count(entry, +1)
+        self.flows[key] = (meta, timestamp)
+        self._count(meta, +1)
         while len(self.flows) > self.max_flows:
             self.flows.popitem(last=False)
             self.counts["dropped_flows"] += 1
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Per-flow entries, oldest first: the finding's metadata plus flow id and time."""
+        out = []
+        for key, (meta, ts) in self.flows.items():
+            entry = {k: v for k, v in meta.items() if k not in ("comment", "marked")}
+            entry["flow"] = key
+            entry["timestamp"] = ts
+            out.append(entry)
+        return out
 
     def _count(self, entry: dict[str, Any], sign: int) -> None:
         if entry["verdict"] != "hidden":
@@ -74,7 +84,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "counts": dict(self.counts), "summary": self.summary(),
-                "flows": list(self.flows.values())}
+                "flows": self.entries()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -107,7 +117,7 @@ class Report:
             f"<tr class='{e(f['verdict'])}'><td>{e(f['method'])}</td><td>{e(f['url'])}</td>"
             f"<td>{e(f['origin'])}</td><td>{e(f['verdict'])}</td><td>{e(f['reason'] or '')}</td>"
             f"<td>{e(', '.join(f['credentials']))}</td><td>{e(f['fix'] or '')}</td></tr>\n"
-            for f in self.flows.values() if f["verdict"] == "hidden"
+            for f in self.entries() if f["verdict"] == "hidden"
         )
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cors-creds report</title>
