@@ -51,40 +51,45 @@ def live(runs: int, requests: int, concurrency: int) -> None:
           f"of bare (target >= 98%), median of {runs}", flush=True)
 
 
-def make_capture(path: str, n: int) -> None:
-    from mitmproxy import io
+def mix_flow(rng: random.Random, i: int, t0: float = 0.0):
+    """A flow of the realistic mix, with the responses the loadgen server gives."""
     from mitmproxy.test import tflow, tutils
 
+    _, method, path, headers = rng.choices(MIX, [m[0] for m in MIX])[0]
+    f = tflow.tflow(resp=True)
+    f.request = tutils.treq(method=method.encode(), headers=())
+    f.request.url = f"http://127.0.0.2:9000{path}?n={i}"
+    for h in headers:
+        k, v = h.split(": ", 1)
+        f.request.headers.add(k, v.replace("{o}", PAGE))
+    f.request.timestamp_start = t0 + i * 0.01
+    f.request.timestamp_end = t0 + i * 0.01 + 0.001
+    f.response = tutils.tresp(status_code=204 if method == "OPTIONS" else 200, headers=())
+    h = f.response.headers
+    if path == "/cors/good" or (path == "/cors/pf-good" and method == "PUT"):
+        h["Access-Control-Allow-Origin"] = PAGE
+        h["Access-Control-Allow-Credentials"] = "true"
+    elif path == "/cors/star":
+        h["Access-Control-Allow-Origin"] = "*"
+    elif path.startswith("/cors/pf"):
+        h["Access-Control-Allow-Origin"] = PAGE
+        h["Access-Control-Allow-Methods"] = "PUT"
+        if path == "/cors/pf-good":
+            h["Access-Control-Allow-Credentials"] = "true"
+            h["Access-Control-Allow-Headers"] = "content-type"
+    f.response.timestamp_start = t0 + i * 0.01 + 0.002
+    f.response.timestamp_end = t0 + i * 0.01 + 0.003
+    return f
+
+
+def make_capture(path: str, n: int) -> None:
+    from mitmproxy import io
+
     rng = random.Random(7)
-    weights = [m[0] for m in MIX]
-    t0 = 1_700_000_000.0
     with open(path, "wb") as fh:
         w = io.FlowWriter(fh)
         for i in range(n):
-            _, method, path_, headers = rng.choices(MIX, weights)[0]
-            f = tflow.tflow(resp=True)
-            f.request = tutils.treq(method=method.encode(), headers=())
-            f.request.url = f"http://127.0.0.2:9000{path_}?n={i}"
-            for h in headers:
-                k, v = h.split(": ", 1)
-                f.request.headers.add(k, v.replace("{o}", PAGE))
-            f.request.timestamp_start = t0 + i * 0.01
-            f.request.timestamp_end = t0 + i * 0.01 + 0.001
-            f.response = tutils.tresp(status_code=204 if method == "OPTIONS" else 200, headers=())
-            if path_ == "/cors/good" or (path_ == "/cors/pf-good" and method == "PUT"):
-                f.response.headers["Access-Control-Allow-Origin"] = PAGE
-                f.response.headers["Access-Control-Allow-Credentials"] = "true"
-            elif path_ == "/cors/star":
-                f.response.headers["Access-Control-Allow-Origin"] = "*"
-            elif path_.startswith("/cors/pf"):
-                f.response.headers["Access-Control-Allow-Origin"] = PAGE
-                f.response.headers["Access-Control-Allow-Methods"] = "PUT"
-                if path_ == "/cors/pf-good":
-                    f.response.headers["Access-Control-Allow-Credentials"] = "true"
-                    f.response.headers["Access-Control-Allow-Headers"] = "content-type"
-            f.response.timestamp_start = t0 + i * 0.01 + 0.002
-            f.response.timestamp_end = t0 + i * 0.01 + 0.003
-            w.add(f)
+            w.add(mix_flow(rng, i, 1_700_000_000.0))
 
 
 def offline(runs: int, flows: int) -> None:
@@ -156,25 +161,12 @@ def rss_mb() -> float:
 
 
 def memory(total: int) -> None:
-    from mitmproxy.test import taddons, tflow, tutils
+    from mitmproxy.test import taddons
 
     import cors_creds
 
     rng = random.Random(5)
-    weights = [m[0] for m in MIX]
-    pool = []
-    for j in range(500):
-        _, method, path, headers = rng.choices(MIX, weights)[0]
-        f = tflow.tflow(resp=True)
-        f.request = tutils.treq(method=method.encode(), headers=())
-        f.request.url = f"http://127.0.0.2:9000{path}?n={j}"
-        for h in headers:
-            k, v = h.split(": ", 1)
-            f.request.headers.add(k, v.replace("{o}", PAGE))
-        f.response = tutils.tresp(headers=())
-        if "cors" in path:
-            f.response.headers["Access-Control-Allow-Origin"] = "*" if "star" in path else PAGE
-        pool.append(f)
+    pool = [mix_flow(rng, j) for j in range(500)]
     addon = cors_creds.CorsCreds()
     marks = {}
     t = time.monotonic()

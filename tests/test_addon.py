@@ -167,11 +167,16 @@ def test_error_flow_without_response(addon):
         assert "cors_creds" not in f.metadata
 
 
+def credentials_only_preflight():
+    """A preflight that passes unless the page asked for credentials (no ACAC)."""
+    return cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")], status=204,
+                     resp=[("Access-Control-Allow-Origin", PAGE),
+                           ("Access-Control-Allow-Methods", "PUT")], ts=100.0)
+
+
 def test_pending_preflight_settles_when_actual_arrives(addon):
     with taddons.context(addon):
-        pf = cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")],
-                       status=204, resp=[("Access-Control-Allow-Origin", PAGE),
-                                         ("Access-Control-Allow-Methods", "PUT")], ts=100.0)
+        pf = credentials_only_preflight()
         run(addon, pf)
         assert pf.metadata["cors_creds"]["related"]["awaiting_actual"] is True
         assert pf.id in addon.awaiting and not pf.marked
@@ -184,9 +189,7 @@ def test_pending_preflight_settles_when_actual_arrives(addon):
 
 def test_pending_preflight_without_actual_is_marked_at_done(addon):
     with taddons.context(addon):
-        pf = cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")],
-                       status=204, resp=[("Access-Control-Allow-Origin", PAGE),
-                                         ("Access-Control-Allow-Methods", "PUT")], ts=100.0)
+        pf = credentials_only_preflight()
         run(addon, pf)
         addon.done()
         assert pf.marked == ":no_entry:"

@@ -7,8 +7,7 @@ is bounded in entries and in age.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
@@ -93,10 +92,8 @@ class _Preflight:
     req: PreflightRequest
     url: str
     expires: float  # until when the browser may reuse it (preflight cache)
-    passed_for: str  # "any" | "omit-only" | "none"
     finding: Finding
     fail_include: Failure | None = None
-    resolved: bool = False
 
 
 @dataclass(slots=True)
@@ -105,12 +102,10 @@ class _Hop:
 
     ts: float
     first_url: str
-    page_origin: str
     next_origin: str  # the Origin the next hop carries ("null" once tainted)
     include: bool
     evidence: list[str]
     hop: int  # the index (1-based) the next hop will have
-    keys: list[str] = field(default_factory=list)
 
 
 class _Bounded(OrderedDict):
@@ -148,7 +143,6 @@ class Analyzer:
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
         self._pending: _Bounded = _Bounded(max_entries)  # key -> _Preflight awaiting its actual
         self._hops: _Bounded = _Bounded(max_entries)  # (url, method) -> _Hop
-        self._clock = 0.0
         self._aged_at = float("-inf")
 
     # -- state size, for tests and benchmarks
@@ -169,9 +163,9 @@ class Analyzer:
         origin = ex.req("origin") or ""
         key = (origin, _strip_fragment(ex.url), ex.method)
         pf = self._preflights.get(key)
-        if pf is not None and not pf.resolved and pf.key in self._pending:
+        if pf is not None and pf.key in self._pending:
             del self._pending[pf.key]
-            updates.append((pf.key, self._settle_followed(pf)))
+            updates.append((pf.key, self._settle_followed(pf, ex.key)))
         return updates
 
     def response(self, ex: Exchange) -> list[Update]:
@@ -199,13 +193,8 @@ class Analyzer:
         self._pending.clear()
         return out
 
-    def pending_keys(self) -> Iterator[str]:
-        return iter(self._pending)
-
     # -- internals
     def _tick(self, ts: float) -> None:
-        if ts > self._clock:
-            self._clock = ts
         if ts - self._aged_at > 1.0 or ts < self._aged_at:
             self._aged_at = ts
             self._age_out(ts)
@@ -246,7 +235,7 @@ class Analyzer:
         state = _Preflight(
             ex.key, ex.timestamp, req, url,
             ex.timestamp + _max_age(ex.resp("access-control-max-age")),
-            "any", finding, fail_incl,
+            finding, fail_incl,
         )
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
             finding.related["hop"] = hop.hop
@@ -257,39 +246,31 @@ class Analyzer:
                 finding.checks = checks_incl
             if failure is not None:
                 self._fail(finding, failure, ex, not_sent=True)
-            state.passed_for = "none" if failure else "any"
-            state.resolved = True
         elif fail_omit is not None:
             self._fail(finding, fail_omit, ex, not_sent=True)
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
                 finding.if_credentialed = self._hint(fail_incl, finding, ex)
-            state.passed_for = "none"
-            state.resolved = True
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
             finding.if_credentialed = self._hint(fail_incl, finding, ex)
             finding.related["awaiting_actual"] = True
-            state.passed_for = "omit-only"
             self._pending.put(ex.key, state)
-        else:
-            state.resolved = True
         self._preflights.put((origin, url, req.method), state)
         return finding
 
-    def _settle_followed(self, pf: _Preflight) -> Finding:
+    def _settle_followed(self, pf: _Preflight, actual: str) -> Finding:
         """The actual request arrived: the browser accepted the preflight, so the page
         did not ask for credentials."""
-        pf.resolved = True
         f = pf.finding
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = True
+        f.related["actual"] = actual
         f.credentials_mode = "omit-or-same-origin"
         return f
 
     def _settle_unfollowed(self, pf: _Preflight) -> Finding:
         """No actual request followed a preflight that fails only for credentialed
         requests: the page asked for credentials and the browser stopped there."""
-        pf.resolved = True
         f = pf.finding
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = False
@@ -371,7 +352,6 @@ class Analyzer:
         self._hops.put((nxt, method), _Hop(
             ex.timestamp,
             prev.first_url if prev else redact_url(ex.url),
-            prev.page_origin if prev else origin,
             "null" if tainted else origin,
             include, evidence, hop_index + 1,
         ))
