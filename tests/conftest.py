@@ -6,6 +6,14 @@ ADDON_DIR = os.path.join(ROOT, "addon")
 ADDON = os.path.join(ADDON_DIR, "cors_creds.py")
 sys.path.insert(0, ADDON_DIR)
 
+# Property tests explore new random examples on every local run; CI (CI=true) replays a
+# fixed sequence so that a submission's result does not depend on luck.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
 
 def pytest_terminal_summary(terminalreporter):
     """Print the browser suite's one-line agreement summary, when it ran."""

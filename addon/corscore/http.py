@@ -15,7 +15,6 @@ Headers = tuple[tuple[str, str], ...]
 
 HTTP_WHITESPACE = " \t\r\n"
 _PLAIN_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|$)", re.ASCII)
-_C1 = re.compile("[\x7f-\x9f]")
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
@@ -188,12 +187,13 @@ def redact_url(url: str) -> str:
 
 
 def printable(value: str, limit: int = 200) -> str:
-    """A header value made safe for a one-line comment or log line: control characters
-    escaped, long values clipped."""
-    if len(value) <= limit and value.isprintable() and not _C1.search(value):
+    """A header value made safe for a one-line comment or log line: every character
+    that is not printable (controls, line and paragraph separators, no-break and other
+    non-ASCII spaces) escaped, long values clipped."""
+    if len(value) <= limit and value.isprintable():
         return value
     out = "".join(
-        c if " " <= c and not "\x7f" <= c <= "\x9f" else f"\\x{ord(c):02x}"
+        c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
         for c in value[: limit + 1]
     )
     return out[:limit] + "…" if len(value) > limit else out
