@@ -230,6 +230,15 @@ def test_matrix_covers_every_reason(judged):
     assert len(CASES) >= 60
 
 
+def test_chromium_standard_divergence_is_flagged(judged):
+    """ACAH * covering Authorization: Chromium lets it through (the case agrees above),
+    the Fetch standard does not; the addon says so on the preflight."""
+    case = next(c for c in CASES if c.id == "pf-authz-star-omit")
+    assert judged["browser"][case.id]["readable"]
+    preflight = [e for e in case_entries(judged["report"]["flows"], case) if e["role"] == "preflight"]
+    assert preflight and any("Fetch standard" in w for w in preflight[0]["warnings"])
+
+
 def test_mitmdump_clean_and_no_secret(judged):
     assert judged["rc"] == 0
     assert "Traceback" not in judged["output"] and "internal error" not in judged["output"]

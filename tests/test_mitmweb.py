@@ -107,6 +107,20 @@ def test_rest_api_carries_marker_and_comment(mitmweb):
     assert "SECRET-MW" not in json.dumps([f["comment"] for f in flows.values()])
 
 
+def test_cors_contentview_over_rest(mitmweb):
+    flows = {f["request"]["path"]: f for f in get_flows(mitmweb["base"])}
+    fid = flows["/api/me"]["id"]
+    req = urllib.request.Request(f"{mitmweb['base']}/flows/{fid}/response/content/cors.json",
+                                 headers={"Authorization": f"Bearer {PASSWORD}"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(req, timeout=5) as r:
+        data = json.load(r)
+    text = data.get("text") or "\n".join("".join(t for _, t in line) for line in data["lines"])
+    assert "HIDDEN from JavaScript — WildcardOriginNotAllowed" in text
+    assert "Access-Control-Allow-Origin: http://127.0.0.1:8000" in text  # fix, ready to paste
+    assert "SECRET-MW" not in text
+
+
 def test_ui_shows_marker_and_comment_on_the_right_rows(mitmweb):
     from playwright.sync_api import sync_playwright
 
