@@ -223,11 +223,16 @@ class CorsCreds:
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
-        self._seen(flow.request.timestamp_start or 0.0)
+        ts = flow.request.timestamp_start or 0.0
+        self._seen(ts)
         if not self.analyzer.has_pending() or not self._wanted(flow):
             return  # only a preflight awaiting its actual request cares about requests
         try:
-            self._apply(self.analyzer.request(exchange_of(flow, response=False)), flow)
+            updates = self.analyzer.expire(ts)
+            req = flow.request
+            if self.analyzer.awaits(req.headers.get("origin"), req.url, req.method):
+                updates += self.analyzer.request(exchange_of(flow, response=False))
+            self._apply(updates, flow)
         except Exception as e:  # never let a bad flow break the proxy
             self._internal_error(flow, e)
 

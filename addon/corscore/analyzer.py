@@ -150,6 +150,12 @@ class Analyzer:
         """Whether a preflight awaits its actual request (only then do requests matter)."""
         return bool(self._pending)
 
+    def awaits(self, origin: str | None, url: str, method: str) -> bool:
+        """Whether a pending preflight waits for exactly this request: a cheap test
+        before building an Exchange for it."""
+        pf = self._preflights.get((origin or "", _strip_fragment(url), method))
+        return pf is not None and pf.key in self._pending
+
     def state_size(self) -> int:
         return len(self._preflights) + len(self._pending) + len(self._hops)
 
