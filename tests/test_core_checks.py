@@ -7,7 +7,6 @@ from corscore.checks import check_preflight, hidden_response_headers, parse_pref
 from corscore.http import (
     normalized_index,
     cookie_names,
-    is_cors_safelisted_request_header,
     parse_token_list,
     parses_as_url,
     redact_url,
@@ -125,20 +124,6 @@ def test_cookie_names_never_values():
 ])
 def test_redact_url(url, out):
     assert redact_url(url) == out
-
-
-@pytest.mark.parametrize("name,value,safe", [
-    ("content-type", "text/plain;charset=UTF-8", True),
-    ("content-type", "application/json", False),
-    ("accept", "*/*", True),
-    ("accept", "a" * 129, False),
-    ("content-language", "en@x", False),
-    ("range", "bytes=0-", True),
-    ("range", "bytes=0-1,3-4", False),
-    ("x-custom", "1", False),
-])
-def test_safelisted_request_headers(name, value, safe):
-    assert is_cors_safelisted_request_header(name, value) is safe
 
 
 def pf(method="PUT", headers=None, origin=O):

@@ -21,8 +21,6 @@ _TOKEN_CHARS = frozenset(
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _SPECIAL_SCHEMES = frozenset(("http", "https", "ws", "wss", "ftp", "file"))
 
-# Methods fetch() and XHR upper-case before sending; anything else goes out as written.
-NORMALIZED_METHODS = frozenset(("DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"))
 SAFELISTED_METHODS = frozenset(("GET", "HEAD", "POST"))
 SAFELISTED_RESPONSE_HEADERS = frozenset(
     ("cache-control", "content-language", "content-length", "content-type", "expires",
@@ -43,8 +41,6 @@ def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]]) -> Headers:
     return tuple(out)
 
 
-def get_all(headers: Headers, name: str) -> list[str]:
-    return [v for n, v in headers if n == name]
 
 
 def get_normalized(headers: Headers, name: str) -> str | None:
@@ -138,13 +134,6 @@ def parses_as_url(value: str) -> bool:
     return True
 
 
-def site_of(origin: str) -> str:
-    """A coarse 'site' for messages: for IP hosts the host itself, else the last two labels."""
-    host = urlsplit(origin).hostname or ""
-    if host.replace(".", "").isdigit() or ":" in host:
-        return host
-    labels = host.split(".")
-    return ".".join(labels[-2:])
 
 
 def location_userinfo(location: str) -> bool:
@@ -208,32 +197,3 @@ def cookie_names(cookie_header_values: Iterable[str]) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
-
-
-def is_cors_safelisted_request_header(name: str, value: str) -> bool:
-    """Fetch's CORS-safelisted request-header (value rules included)."""
-    if len(value.encode("latin-1", "replace")) > 128:
-        return False
-    if name == "accept":
-        return not any(_is_cors_unsafe_byte(c) for c in value)
-    if name in ("accept-language", "content-language"):
-        return all(c.isascii() and (c.isalnum() or c in " *,-.;=") for c in value)
-    if name == "content-type":
-        if any(_is_cors_unsafe_byte(c) for c in value):
-            return False
-        essence = value.split(";", 1)[0].strip(HTTP_WHITESPACE).lower()
-        return essence in (
-            "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"
-        )
-    if name == "range":
-        v = value.strip(HTTP_WHITESPACE)
-        if not v.startswith("bytes="):
-            return False
-        start, sep, end = v[6:].partition("-")
-        return bool(sep) and start.isdigit() and (end == "" or end.isdigit())
-    return False
-
-
-def _is_cors_unsafe_byte(c: str) -> bool:
-    o = ord(c)
-    return (o < 0x20 and c != "\t") or c in '"():<>?@[\\]{}' or o == 0x7F

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from .http import Headers, normalized_index, origin_of, printable, redact_url
+from .http import Headers, normalized_index, origin_of, printable
 from .reasons import REASONS, render
 
 
@@ -196,7 +196,3 @@ class Finding:
             "related": dict(self.related),
             "checks": list(self.checks),  # fresh dicts per finding, never mutated
         }
-
-
-def redacted(url: str) -> str:
-    return redact_url(url)
