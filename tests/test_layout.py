@@ -1,0 +1,40 @@
+"""The addon runs inside mitmproxy's own Python (standalone binaries too): it imports
+only the standard library, mitmproxy and its own modules; the core imports no mitmproxy."""
+
+import ast
+import os
+import sys
+
+from conftest import ADDON_DIR
+
+OWN = {"corscore", "cors_creds", "cors_capture", "cors_contentview"}
+
+
+def imports(path):
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def sources():
+    for root, _, files in os.walk(ADDON_DIR):
+        for f in files:
+            if f.endswith(".py"):
+                yield os.path.join(root, f)
+
+
+def test_addon_imports_only_stdlib_mitmproxy_and_itself():
+    allowed = set(sys.stdlib_module_names) | {"mitmproxy"} | OWN
+    bad = {(os.path.relpath(p, ADDON_DIR), m) for p in sources() for m in imports(p)
+           if m not in allowed}
+    assert not bad
+
+
+def test_core_is_sans_io():
+    core = [p for p in sources() if os.sep + "corscore" + os.sep in p]
+    assert len(core) >= 8
+    for p in core:
+        assert not set(imports(p)) & {"mitmproxy", "socket", "asyncio", "logging", "cors_creds"}, p
