@@ -194,6 +194,22 @@ CASES: list[Case] = [
                          "same:b": ok()}),
     Case("rd-cross-omit-star", {"same:a": resp(acao("*"), ("Location", "cross:b"), status=302),
                                 "cross:b": resp(acao("*"))}, credentials="omit"),
+    # --- Authorization set by the page is dropped on a cross-origin redirect: no 2nd preflight
+    Case("rd-authz-cross-omit", {
+        "OPTIONS same:a": resp(acao("*"), acah("authorization")),
+        "same:a": resp(acao("*"), ("Location", "cross:b"), status=302),
+        "cross:b": resp(acao("*"))}, credentials="omit",
+        headers=(("Authorization", "Bearer SECRET-BEARER-5e1"),)),
+    Case("rd-authz-cross-include", {
+        "OPTIONS same:a": ok(acah("authorization")),
+        "same:a": ok(("Location", "cross:b"), status=302),
+        "cross:b": resp(acao("null"), ACAC)},
+        headers=(("Authorization", "Bearer SECRET-BEARER-5e1"),)),
+    Case("rd-authz-cross-include-star", {
+        "OPTIONS same:a": ok(acah("authorization")),
+        "same:a": ok(("Location", "cross:b"), status=302),
+        "cross:b": resp(acao("*"), ACAC)},
+        headers=(("Authorization", "Bearer SECRET-BEARER-5e1"),)),
     # --- a redirect that keeps the method: a fresh preflight for the next hop
     Case("rd-put-307-same-ok", {
         "OPTIONS same:a": ok(acam("PUT")), "same:a": ok(("Location", "same:b"), status=307),
