@@ -227,4 +227,4 @@ def test_hidden_response_headers(aceh, include, hidden):
             ("Set-Cookie", "a=b"), ("Access-Control-Allow-Origin", O)]
     if aceh is not None:
         resp.append(("Access-Control-Expose-Headers", aceh))
-    assert hidden_response_headers(make_headers(resp), include) == hidden
+    assert hidden_response_headers(normalized_index(make_headers(resp)), include) == hidden

@@ -337,8 +337,8 @@ class Analyzer:
             fail_incl = check_access(acao, acac, origin, True)
             if fail_incl is not None:
                 finding.if_credentialed = self._hint(fail_incl, finding, ex)
-        if failure is None and ex.resp("access-control-expose-headers") is not None:
-            finding.hidden_headers = hidden_response_headers(ex.response_headers or (), include)
+        if failure is None:
+            finding.hidden_headers = hidden_response_headers(ex.resp_index, include)
         if role == "redirect" and failure is None and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
         return finding
@@ -393,7 +393,7 @@ class Analyzer:
         elif failure.reason == "RedirectContainsCredentials":
             fields["location"] = redact_url(ex.resp("location") or "")
         fields["status"] = str(ex.status)
-        fields["path"] = "/" + redact_url(ex.url).split("://", 1)[-1].partition("/")[2]
+        fields["path"] = "/" + finding.url.split("://", 1)[-1].partition("/")[2]
         if failure.reason == "MissingAllowOriginHeader" and ex.status and ex.status >= 400:
             fields["status_note"] = f" (status {ex.status}; often an error page without CORS)"
         if finding.credentials_mode == "include":

@@ -7,16 +7,14 @@ shared/cors-reasons.md §1, §2 and §9.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .http import (
     FORBIDDEN_RESPONSE_HEADERS,
     SAFELISTED_METHODS,
     SAFELISTED_RESPONSE_HEADERS,
-    Headers,
-    get_normalized,
     location_userinfo,
     parse_token_list,
     parses_as_url,
@@ -196,21 +194,18 @@ def _check_headers(requested: tuple[str, ...], allowed: list[str], include: bool
     return None
 
 
-def hidden_response_headers(response_headers: Headers, include: bool) -> list[str]:
+def hidden_response_headers(headers: Mapping[str, str], include: bool) -> list[str]:
     """Response headers JavaScript cannot read although the server seems to mean to
     expose them: ACEH ``*`` under credentials (a literal name then), or an ACEH list that
-    does not parse (Blink drops the whole list). Empty when nothing is surprising."""
-    raw = get_normalized(response_headers, "access-control-expose-headers")
+    does not parse (Blink drops the whole list). Empty when nothing is surprising.
+    ``headers`` is the normalized index (``http.normalized_index``), in header order."""
+    raw = headers.get("access-control-expose-headers")
     if raw is None:
         return []
     exposed = parse_token_list(raw)
     if exposed is not None and not ("*" in exposed and include):
         return []
     named = {e.lower() for e in exposed or ()}
-    out: list[str] = []
-    for name, _ in response_headers:
-        if (name in SAFELISTED_RESPONSE_HEADERS or name in FORBIDDEN_RESPONSE_HEADERS
-                or name in named or name.startswith("access-control-") or name in out):
-            continue
-        out.append(name)
-    return out
+    return [name for name in headers
+            if not (name in SAFELISTED_RESPONSE_HEADERS or name in FORBIDDEN_RESPONSE_HEADERS
+                    or name in named or name.startswith("access-control-"))]

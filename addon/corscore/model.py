@@ -42,15 +42,14 @@ class Exchange:
     def resp(self, name: str) -> str | None:
         if self.response_headers is None:
             return None
-        if self._resp_index is None:
-            self._resp_index = normalized_index(self.response_headers)
-        return self._resp_index.get(name)
+        return self.resp_index.get(name)
 
     @property
     def resp_index(self) -> dict[str, str]:
         """All response headers, normalized (empty without a response)."""
-        self.resp("")
-        return self._resp_index or {}
+        if self._resp_index is None:
+            self._resp_index = normalized_index(self.response_headers or ())
+        return self._resp_index
 
     @property
     def target_origin(self) -> str | None:
@@ -69,7 +68,7 @@ _NO_TEXTS = _Texts("", "", (), "")
 
 @lru_cache(maxsize=1024)
 def render_texts(reason: str, origin: str, value: str | None, evidence: str, method: str,
-                  extra: tuple[tuple[str, object], ...]) -> _Texts:
+                 extra: tuple[tuple[str, object], ...]) -> _Texts:
     fields: dict[str, object] = {"origin": origin, "value": value, "evidence": evidence,
                                  "method": method, **dict(extra)}
     safe = {k: printable(v) if isinstance(v, str) else v for k, v in fields.items()}
@@ -132,11 +131,14 @@ class Finding:
     @property
     def console_message(self) -> str:
         """What Chromium prints in the console for this failure."""
+        return self._console(self._texts())
+
+    def _console(self, texts: _Texts) -> str:
         if self.reason is None:
             return ""
         return (
             f"Access to fetch at '{self.url}' from origin '{self.origin}' has been blocked by "
-            f"CORS policy: {self._texts().console}"
+            f"CORS policy: {texts.console}"
         )
 
     def comment(self) -> str:
@@ -145,7 +147,8 @@ class Finding:
         warnings. Empty for a fine flow: the if_credentialed hint is not a finding."""
         parts = []
         if self.hidden:
-            line = f"CORS {self.reason}: {self.explanation} — {self.fix}"
+            texts = self._texts()
+            line = f"CORS {self.reason}: {texts.explanation} — {texts.fix}"
             if "chain" in self.related:
                 line += f" (redirect {self.related['chain']})"
             if self.confidence != "certain":
@@ -184,7 +187,7 @@ class Finding:
             "credentials_mode": self.credentials_mode,
             "failed_parameter": (self.failed_parameter[:MAX_VALUE]
                                  if self.failed_parameter is not None else None),
-            "message": self.console_message or None,
+            "message": self._console(texts) or None,
             "explanation": texts.explanation or None,
             "fix": texts.fix or None,
             "fix_headers": list(texts.fix_headers),
