@@ -223,16 +223,19 @@ class CorsCreds:
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
-        ts = flow.request.timestamp_start or 0.0
+        req = flow.request
+        ts = req.timestamp_start or 0.0
         self._seen(ts)
-        if not self.analyzer.has_pending() or not self._wanted(flow):
+        if not self.analyzer.has_pending():
             return  # only a preflight awaiting its actual request cares about requests
         try:
             updates = self.analyzer.expire(ts)
-            req = flow.request
-            if self.analyzer.awaits(req.headers.get("origin"), req.url, req.method):
+            method = req.method
+            if (self.analyzer.has_pending(method) and self._wanted(flow)
+                    and self.analyzer.awaits(req.headers.get("origin"), req.url, method)):
                 updates += self.analyzer.request(exchange_of(flow, response=False))
-            self._apply(updates, flow)
+            if updates:
+                self._apply(updates, flow)
         except Exception as e:  # never let a bad flow break the proxy
             self._internal_error(flow, e)
 

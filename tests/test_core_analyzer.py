@@ -168,6 +168,24 @@ def test_unrelated_flow_after_window_settles_pending_preflight():
     assert p.key in keys
 
 
+def test_pending_is_asked_about_by_method():
+    """The adapter's cheap pre-test: only a request of a method some pending preflight
+    asked for can settle one; the count follows settling, expiry, flush and the cap."""
+    a = Analyzer(preflight_wait=3, max_entries=2)
+    assert not a.has_pending() and not a.has_pending("PUT")
+    p = _noacac_preflight(ts=1000)
+    run(a, p)
+    assert a.has_pending() and a.has_pending("PUT") and not a.has_pending("GET")
+    assert a.awaits(PAGE, p.url, "PUT") and not a.awaits(PAGE, p.url, "GET")
+    a.request(ex("PUT", ts=1000.2, resp=[("Access-Control-Allow-Origin", PAGE)]))
+    assert not a.has_pending("PUT") and not a.has_pending()
+    for i in range(3):  # over the cap of 2: the oldest is dropped, counts stay right
+        run(a, _noacac_preflight(ts=1001 + i, url=f"{API}/p{i}"))
+    assert a.has_pending("PUT") and a.state_size() <= 3 * 2
+    assert len(a.expire(1005.5)) == 1 and a.has_pending("PUT")
+    assert len(a.flush()) == 1 and not a.has_pending("PUT") and not a.has_pending()
+
+
 def test_flush_settles_everything():
     a = Analyzer()
     p = _noacac_preflight()

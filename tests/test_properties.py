@@ -52,6 +52,18 @@ exchange_st = st.builds(
 )
 
 
+@settings(max_examples=200, deadline=None)
+@given(headers_st, st.sampled_from([bytes, str]))
+def test_make_headers_fast_path_equals_general_path(pairs, kind):
+    """The proxy's raw fields (a tuple of bytes pairs) take a one-pass fast path; any
+    other input the general one: both must give the same headers."""
+    if kind is str:
+        pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in pairs]
+    general = make_headers(iter(pairs))
+    assert make_headers(tuple(pairs)) == make_headers(list(pairs)) == general
+    assert all(n == n.lower() and isinstance(v, str) for n, v in general)
+
+
 def drive(seq, a: Analyzer) -> list:
     out = []
     for ex in seq:

@@ -123,6 +123,51 @@ class _Bounded(OrderedDict):
             self.popitem(last=False)
 
 
+class _Pending:
+    """Preflights awaiting their actual request, oldest first, capped; with a count per
+    requested method so that a request of another method is ruled out in one lookup."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._items: OrderedDict[str, _Preflight] = OrderedDict()
+        self._methods: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def wants(self, method: str) -> bool:
+        return method in self._methods
+
+    def put(self, key: str, pf: _Preflight) -> None:
+        self.pop(key)
+        self._items[key] = pf
+        self._methods[pf.req.method] = self._methods.get(pf.req.method, 0) + 1
+        while len(self._items) > self.cap:
+            self.pop(next(iter(self._items)))
+
+    def pop(self, key: str) -> _Preflight | None:
+        pf = self._items.pop(key, None)
+        if pf is not None:
+            n = self._methods[pf.req.method] - 1
+            if n:
+                self._methods[pf.req.method] = n
+            else:
+                del self._methods[pf.req.method]
+        return pf
+
+    def oldest(self) -> _Preflight | None:
+        return next(iter(self._items.values()), None)
+
+    def drain(self) -> list[_Preflight]:
+        out = list(self._items.values())
+        self._items.clear()
+        self._methods.clear()
+        return out
+
+
 class Analyzer:
     """Feed it exchanges in arrival order; it returns findings.
 
@@ -141,18 +186,21 @@ class Analyzer:
         self.max_entries = max_entries
         self.max_age = max_age
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
-        self._pending: _Bounded = _Bounded(max_entries)  # key -> _Preflight awaiting its actual
+        self._pending = _Pending(max_entries)  # key -> _Preflight awaiting its actual
         self._hops: _Bounded = _Bounded(max_entries)  # (url, method) -> _Hop
         self._aged_at = float("-inf")
 
     # -- state size, for tests and benchmarks
-    def has_pending(self) -> bool:
-        """Whether a preflight awaits its actual request (only then do requests matter)."""
-        return bool(self._pending)
+    def has_pending(self, method: str | None = None) -> bool:
+        """Whether a preflight awaits its actual request (only then do requests matter),
+        or one for a request of this method."""
+        return self._pending.wants(method) if method is not None else bool(self._pending)
 
     def awaits(self, origin: str | None, url: str, method: str) -> bool:
         """Whether a pending preflight waits for exactly this request: a cheap test
         before building an Exchange for it."""
+        if not self._pending.wants(method):
+            return False
         pf = self._preflights.get((origin or "", _strip_fragment(url), method))
         return pf is not None and pf.key in self._pending
 
@@ -169,8 +217,7 @@ class Analyzer:
         origin = ex.req("origin") or ""
         key = (origin, _strip_fragment(ex.url), ex.method)
         pf = self._preflights.get(key)
-        if pf is not None and pf.key in self._pending:
-            del self._pending[pf.key]
+        if pf is not None and self._pending.pop(pf.key) is not None:
             updates.append((pf.key, self._settle_followed(pf, ex.key)))
         return updates
 
@@ -185,19 +232,14 @@ class Analyzer:
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []
-        while self._pending:
-            key, pf = next(iter(self._pending.items()))
-            if now - pf.ts < self.preflight_wait:
-                break
-            del self._pending[key]
-            out.append((key, self._settle_unfollowed(pf)))
+        while (pf := self._pending.oldest()) is not None and now - pf.ts >= self.preflight_wait:
+            self._pending.pop(pf.key)
+            out.append((pf.key, self._settle_unfollowed(pf)))
         self._tick(now)
         return out
 
     def flush(self) -> list[Update]:
-        out = [(k, self._settle_unfollowed(pf)) for k, pf in self._pending.items()]
-        self._pending.clear()
-        return out
+        return [(pf.key, self._settle_unfollowed(pf)) for pf in self._pending.drain()]
 
     # -- internals
     def _tick(self, ts: float) -> None:

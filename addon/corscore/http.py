@@ -31,6 +31,11 @@ FORBIDDEN_RESPONSE_HEADERS = frozenset(("set-cookie", "set-cookie2"))
 
 def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]]) -> Headers:
     """Header pairs from raw fields; bytes are decoded as latin-1, names lower-cased."""
+    if type(fields) is tuple:  # noqa: E721 -- the proxy's raw fields: all bytes, one pass
+        try:
+            return tuple([(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in fields])
+        except AttributeError:
+            pass
     out = []
     for name, value in fields:
         if isinstance(name, bytes):
