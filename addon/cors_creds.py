@@ -38,6 +38,7 @@ META_KEY = "cors_creds"
 _SEP = " | "
 REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown, ".html": Report.to_html}
 FAIL_ON = ("credentialed", "hidden")
+REPORT_MAX_FLOWS = 10_000  # per-flow report entries kept, when kept at all
 
 
 def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
@@ -91,7 +92,7 @@ class CorsCreds:
         self.filter: flowfilter.TFilter | None = None
         self.marker = ":no_entry:"
         self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
-        self.report = Report()
+        self.report = Report(max_flows=REPORT_MAX_FLOWS)
         self.repeats = Repeats()
         self.deferral: SaveDeferral | None = None
         self.read_errors = ReadErrorExplainer()
@@ -168,6 +169,8 @@ class CorsCreds:
                     f"cors_creds_report: {opts.cors_creds_report!r} must end in "
                     + ", ".join(sorted(REPORT_FORMATS))
                 )
+        if "cors_creds_report" in updated and self._running:
+            self._size_report()
         if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
             raise exceptions.OptionsError(
                 f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
@@ -187,14 +190,24 @@ class CorsCreds:
             self.analyzer = Analyzer(max_entries=opts.cors_creds_max_entries,
                                      preflight_wait=opts.cors_creds_preflight_wait / 1000)
             self.awaiting.clear()
+            self.report.max_open = opts.cors_creds_max_entries
 
     def running(self) -> None:
         if self.deferral is None:
             self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
         self._running = True
+        self._size_report()
         self._ensure_exit_addon()
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    def _size_report(self) -> None:
+        """Per-flow report entries cost memory and collector time on every flow: keep
+        them only where something can ask for them, a report file or an interactive
+        tool (mitmweb, the console: ``cors.report`` at any time). Counts and the summary
+        are kept always."""
+        keep = bool(ctx.options.cors_creds_report) or ctx.master.addons.get("view") is not None
+        self.report.max_flows = REPORT_MAX_FLOWS if keep else 0
 
     def _ensure_exit_addon(self) -> None:
         """The exit-code addon exists only while cors_creds_fail_exit is set (an idle
@@ -334,8 +347,9 @@ class CorsCreds:
             else:
                 continue
             meta = annotate(flow, finding, marker)
-            self.report.add(key, meta, flow.request.timestamp_start or 0.0)
-            if finding.related.get("awaiting_actual"):
+            open_ = bool(finding.related.get("awaiting_actual"))
+            self.report.add(key, meta, flow.request.timestamp_start or 0.0, not open_)
+            if open_:
                 self.awaiting[key] = flow
                 while len(self.awaiting) > self.analyzer.max_entries:
                     del self.awaiting[next(iter(self.awaiting))]

@@ -3,6 +3,7 @@ exit code, and option validation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from html.parser import HTMLParser
@@ -135,6 +136,55 @@ def test_report_formats_parse_back(tmp_path, ext):
         p.feed(text)
         assert "InvalidAllowCredentials" in p.cells and "3" in p.cells
         assert "<script" not in text and "http" not in text.split("<body>")[0]
+
+
+def test_report_without_per_flow_entries_keeps_exact_counts():
+    """max_flows=0 (mitmdump without a report file): nothing listed, counts and summary
+    exact, and a finding that was still open is replaced, not counted twice."""
+    from corscore.report import Report
+    from test_addon import credentials_only_preflight
+
+    addon = cors_creds.CorsCreds()
+    with taddons.context(addon):
+        addon.report = Report(max_flows=0)
+        for _ in range(3):
+            run(addon, hidden_flow())
+        pf = credentials_only_preflight()
+        run(addon, pf)  # open: awaiting its actual request
+        assert addon.report.counts["cors_flows"] == 4 and addon.report.counts["hidden"] == 3
+        assert [e["flow"] for e in addon.report.entries()] == [pf.id]
+        addon.done()  # settles the preflight: hidden, inferred
+    c = addon.report.counts
+    assert c == {"cors_flows": 4, "hidden": 4, "hidden_credentialed": 4, "dropped_flows": 4}
+    assert addon.report.entries() == []
+    assert sorted((g["reason"], g["count"]) for g in addon.report.summary()) == [
+        ("InvalidAllowCredentials", 3), ("PreflightInvalidAllowCredentials", 1)]
+
+
+@pytest.mark.parametrize("report_file,view,kept", [
+    (False, False, False), (True, False, True), (False, True, True)])
+def test_per_flow_report_entries_kept_only_where_asked_for(tmp_path, report_file, view, kept):
+    """Per-flow entries cost memory and collector time on every flow: kept with a report
+    file, or in mitmweb/the console (a view addon: cors.report may come at any time)."""
+    from mitmproxy.addons.view import View
+
+    async def body():
+        addon = cors_creds.CorsCreds()
+        extra = [View()] if view else []
+        with taddons.context(addon, *extra) as tctx:
+            if report_file:
+                tctx.configure(addon, cors_creds_report=str(tmp_path / "r.json"))
+            addon.running()
+            run(addon, hidden_flow())
+            assert len(addon.report.entries()) == (1 if kept else 0)
+            assert addon.report.counts["hidden"] == 1
+            if not report_file and not view:  # asking for a report later turns them on
+                tctx.configure(addon, cors_creds_report=str(tmp_path / "r.json"))
+                run(addon, hidden_flow())
+                assert len(addon.report.entries()) == 1
+            addon.done()
+
+    asyncio.run(body())
 
 
 def test_rate_limited_log(caplog):

@@ -23,27 +23,46 @@ def _api_key(url: str) -> str:
 
 
 class Report:
-    def __init__(self, max_flows: int = 10_000, max_groups: int = 2_000) -> None:
+    """Counts and summary groups of every CORS flow, exact; per-flow entries for the
+    newest ``max_flows`` final findings (0: none listed, the counts and summary still
+    exact). Findings that may still change (a preflight awaiting its actual request)
+    are held apart, up to ``max_open``, so that their final version replaces them in
+    the counts whatever ``max_flows`` is."""
+
+    def __init__(self, max_flows: int = 10_000, max_groups: int = 2_000,
+                 max_open: int = 4_096) -> None:
         self.max_flows = max_flows
         self.max_groups = max_groups
-        self.flows: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.max_open = max_open
+        self.flows: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self._open: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         self.groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
                        "dropped_flows": 0}
 
-    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float = 0.0) -> None:
-        """Record the final finding (or the metadata dict written for it) for a flow; a
-        later finding for the same flow replaces the earlier one (a settled preflight).
-        A metadata dict is kept by reference, not copied: annotate() writes a new one
-        for every change."""
+    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float = 0.0,
+            final: bool = True) -> None:
+        """Record the finding (or the metadata dict written for it) for a flow; a later
+        finding for the same flow replaces the earlier one (a settled preflight). A
+        metadata dict is kept by reference, not copied: annotate() writes a new one for
+        every change. ``final=False``: this finding may still be replaced."""
         meta = finding if isinstance(finding, dict) else finding.to_metadata()
-        old = self.flows.pop(key, None)
+        old = self._open.pop(key, None) or self.flows.pop(key, None)
         if old is not None:
             self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
-        self.flows[key] = (meta, timestamp)
         self._count(meta, +1)
+        if not final:
+            self._open[key] = (meta, timestamp)
+            while len(self._open) > self.max_open:
+                self._open.popitem(last=False)
+                self.counts["dropped_flows"] += 1
+            return
+        if self.max_flows <= 0:
+            self.counts["dropped_flows"] += 1
+            return
+        self.flows[key] = (meta, timestamp)
         while len(self.flows) > self.max_flows:
             self.flows.popitem(last=False)
             self.counts["dropped_flows"] += 1
@@ -51,7 +70,8 @@ class Report:
     def entries(self) -> list[dict[str, Any]]:
         """Per-flow entries, oldest first: the finding's metadata plus flow id and time."""
         out = []
-        for key, (meta, ts) in self.flows.items():
+        rows = sorted([*self.flows.items(), *self._open.items()], key=lambda kv: kv[1][1])
+        for key, (meta, ts) in rows:
             entry = {k: v for k, v in meta.items() if k not in ("comment", "marked")}
             entry["flow"] = key
             entry["timestamp"] = ts
