@@ -67,8 +67,10 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
 
 
 def _has_origin(flow: http.HTTPFlow) -> bool:
-    return any(len(name) == 6 and name.lower() == b"origin"
-               for name, _ in flow.request.headers.fields)
+    for name, _ in flow.request.headers.fields:
+        if len(name) == 6 and name.lower() == b"origin":
+            return True
+    return False
 
 
 class ExitCode:
@@ -238,7 +240,9 @@ class CorsCreds:
     def request(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         ts = req.timestamp_start or 0.0
-        self._seen(ts)
+        if ts > self._last_ts:  # the clock for _now(), kept inline: this runs on every flow
+            self._last_ts = ts
+        self._last_mono = time.monotonic()
         if not self.analyzer.has_pending():
             return  # only a preflight awaiting its actual request cares about requests
         try:
@@ -315,11 +319,6 @@ class CorsCreds:
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self.filter is None or bool(self.filter(flow))
-
-    def _seen(self, ts: float) -> None:
-        if ts > self._last_ts:
-            self._last_ts = ts
-        self._last_mono = time.monotonic()
 
     def _now(self) -> float:
         """Flow time, advancing with the wall clock while no flow arrives: right for live

@@ -72,7 +72,7 @@ def _looks_like_navigation(ex: Exchange) -> bool:
 
 
 def _strip_fragment(url: str) -> str:
-    return url.partition("#")[0]
+    return url.partition("#")[0] if "#" in url else url
 
 
 def _max_age(value: str | None) -> float:
@@ -92,7 +92,8 @@ class _Preflight:
     req: PreflightRequest
     url: str
     expires: float  # until when the browser may reuse it (preflight cache)
-    finding: Finding
+    # Only while it awaits its actual request (then dropped: state stays small):
+    finding: Finding | None = None
     fail_include: Failure | None = None
 
 
@@ -283,7 +284,6 @@ class Analyzer:
         state = _Preflight(
             ex.key, ex.timestamp, req, url,
             ex.timestamp + _max_age(ex.resp("access-control-max-age")),
-            finding, fail_incl,
         )
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
             finding.related["hop"] = hop.hop
@@ -302,6 +302,7 @@ class Analyzer:
             # Passes unless the page asked for credentials: the actual request tells.
             finding.if_credentialed = self._hint(fail_incl, finding, ex)
             finding.related["awaiting_actual"] = True
+            state.finding, state.fail_include = finding, fail_incl
             self._pending.put(ex.key, state)
         self._preflights.put((origin, url, req.method), state)
         return finding
@@ -309,7 +310,8 @@ class Analyzer:
     def _settle_followed(self, pf: _Preflight, actual: str) -> Finding:
         """The actual request arrived: the browser accepted the preflight, so the page
         did not ask for credentials."""
-        f = pf.finding
+        f, pf.finding, pf.fail_include = pf.finding, None, None
+        assert f is not None
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = True
         f.related["actual"] = actual
@@ -319,24 +321,25 @@ class Analyzer:
     def _settle_unfollowed(self, pf: _Preflight) -> Finding:
         """No actual request followed a preflight that fails only for credentialed
         requests: the page asked for credentials and the browser stopped there."""
-        f = pf.finding
+        f, fail, pf.finding, pf.fail_include = pf.finding, pf.fail_include, None, None
+        assert f is not None
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = False
         f.credentials = ["inferred: no actual request followed this preflight"]
         f.credentials_mode = "include"
         f.if_credentialed = None
-        if pf.fail_include is not None:
+        if fail is not None:
             f.verdict = "hidden"
-            f.reason = pf.fail_include.reason
-            f.failed_parameter = pf.fail_include.parameter
-            f.fields = {**pf.fail_include.fields, **_not_sent(f.method)}
+            f.reason = fail.reason
+            f.failed_parameter = fail.parameter
+            f.fields = {**fail.fields, **_not_sent(f.method)}
             f.confidence = "inferred"
         return f
 
     def _actual(self, ex: Exchange) -> Finding:
         origin = ex.req("origin") or ""
         url = _strip_fragment(ex.url)
-        hop = self._hops.pop((url, ex.method), None)
+        hop = self._hops.pop((url, ex.method), None) if self._hops else None
         if hop is not None and hop.next_origin != origin:
             hop = None
         evidence = self._evidence(ex, origin, url)
@@ -357,9 +360,9 @@ class Analyzer:
             credentials_mode="include" if include else "omit-or-same-origin",
             checks=checks,
         )
-        if any(e.startswith("authorization") for e in evidence) and len(evidence) == 1:
+        if len(evidence) == 1 and evidence[0].startswith("authorization"):
             finding.confidence = "inferred"
-        pf = self._preflights.get((origin, url, ex.method))
+        pf = self._preflights.get((origin, url, ex.method)) if self._preflights else None
         if pf is not None:
             finding.related["preflight"] = pf.key
         hop_index = hop.hop if hop is not None else 1
@@ -379,7 +382,7 @@ class Analyzer:
             fail_incl = check_access(acao, acac, origin, True)
             if fail_incl is not None:
                 finding.if_credentialed = self._hint(fail_incl, finding, ex)
-        if failure is None:
+        if failure is None and "access-control-expose-headers" in ex.resp_index:
             finding.hidden_headers = hidden_response_headers(ex.resp_index, include)
         if role == "redirect" and failure is None and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
@@ -406,9 +409,8 @@ class Analyzer:
 
     def _evidence(self, ex: Exchange, origin: str, url: str) -> list[str]:
         evidence = []
-        cookies = [v for n, v in ex.request_headers if n == "cookie"]
-        if cookies:
-            names = cookie_names(cookies)
+        if ex.req("cookie") is not None:  # names per line, not from the joined value
+            names = cookie_names([v for n, v in ex.request_headers if n == "cookie"])
             evidence.append("cookie " + ", ".join(names) if names else "cookie")
         auth = ex.req("authorization")
         if auth is not None:

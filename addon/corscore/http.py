@@ -164,6 +164,8 @@ def redact_url(url: str) -> str:
     """The URL with any userinfo password and every query value replaced by ``…``, so
     tokens in URLs never reach a log line, a comment or a report. The fragment is
     dropped (it never goes on the wire)."""
+    if "?" not in url and "@" not in url and "#" not in url:
+        return url
     base, _, query = url.partition("#")[0].partition("?")
     if "@" in base:
         scheme, sep, rest = base.partition("://")

@@ -10,7 +10,6 @@ import html
 import json
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlsplit
 
 from .model import Finding
 
@@ -18,8 +17,8 @@ SCHEMA = "cors-creds-report/1"
 
 
 def _api_key(url: str) -> str:
-    p = urlsplit(url)
-    return f"{p.scheme}://{p.netloc}{p.path}"
+    """The URL without query and fragment (the report's URLs are already redacted)."""
+    return url.partition("?")[0].partition("#")[0]
 
 
 class Report:
