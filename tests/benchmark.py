@@ -36,26 +36,52 @@ NOOP = os.path.join(HERE, "noop_addon.py")
 QUIET = ("--set", "flow_detail=0")
 
 
+def split_cpus() -> tuple[set[int] | None, set[int] | None]:
+    """mitmdump on one CPU, the load generator and the origin server on the others, so
+    that the scheduler does not move them around between rounds (None: one CPU only)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
 def live(runs: int, requests: int, concurrency: int) -> None:
     variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
     rates = {k: [] for k in variants}
+    proxy_cpus, load_cpus = split_cpus()
+    everything = os.sched_getaffinity(0)
+    if load_cpus:
+        os.sched_setaffinity(0, load_cpus)  # this process (the load generator) and the origin
+        print(f"  mitmdump on CPU {sorted(proxy_cpus)}, load generator and origin server on "
+              f"CPU {sorted(load_cpus)}", flush=True)
+    try:
+        _live_rounds(runs, requests, concurrency, variants, rates, proxy_cpus)
+    finally:
+        os.sched_setaffinity(0, everything)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    ratio = paired(rates, "addon", "bare")
+    print(f"LIVE: bare {med['bare']:.0f} req/s, no-op script addon {med['noop']:.0f} "
+          f"({paired(rates, 'noop', 'bare'):.1%} of bare), with this addon {med['addon']:.0f} = "
+          f"{ratio:.1%} of bare (target >= 98%), {paired(rates, 'addon', 'noop'):.1%} of the "
+          f"no-op run; medians of {runs} rounds, ratios within each round; addon/bare by "
+          f"round: {', '.join(f'{a / b:.1%}' for a, b in zip(rates['addon'], rates['bare']))}",
+          flush=True)
+
+
+def _live_rounds(runs: int, requests: int, concurrency: int, variants: dict, rates: dict,
+                 proxy_cpus: set[int] | None) -> None:
     with OriginServer() as origin:
         for i in range(runs):
             order = list(variants) if i % 2 == 0 else list(reversed(variants))
             for kind in order:
-                with Mitmdump(*QUIET, *variants[kind], addon=False, loopback_only=False) as md:
+                with Mitmdump(*QUIET, *variants[kind], addon=False, loopback_only=False,
+                              cpus=proxy_cpus) as md:
                     asyncio.run(run_load(md.proxy_port, origin.port, 300, concurrency, 60, seed=99))
                     st = asyncio.run(run_load(md.proxy_port, origin.port, requests, concurrency,
                                               300, seed=i))
                 rates[kind].append(st.rate)
                 print(f"  live run {i + 1} {kind:5}: {st.rate:7.0f} req/s ({st.ok} ok, "
                       f"{st.errors} errors)", flush=True)
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = paired(rates, "addon", "bare")
-    print(f"LIVE: bare {med['bare']:.0f} req/s, no-op script addon {med['noop']:.0f} "
-          f"({paired(rates, 'noop', 'bare'):.1%} of bare), with this addon {med['addon']:.0f} = "
-          f"{ratio:.1%} of bare (target >= 98%), {paired(rates, 'addon', 'noop'):.1%} of the "
-          f"no-op run; medians of {runs} rounds, ratios within each round", flush=True)
 
 
 def paired(values: dict[str, list[float]], a: str, b: str) -> float:

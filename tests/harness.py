@@ -106,7 +106,8 @@ class Mitmdump:
     """A real mitmdump subprocess on an ephemeral loopback port."""
 
     def __init__(self, *args: str, addon: bool = True, wfile: str | None = None,
-                 loopback_only: bool = True, startup_timeout: float = 30.0) -> None:
+                 loopback_only: bool = True, startup_timeout: float = 30.0,
+                 cpus: set[int] | None = None) -> None:
         cmd = [MITMDUMP, "--listen-host", "127.0.0.1", "--listen-port", "0",
                "--set", "connection_strategy=lazy"]
         if loopback_only:
@@ -119,8 +120,9 @@ class Mitmdump:
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy", "https_proxy")}
         env["PYTHONUNBUFFERED"] = "1"
         self.cmd = cmd
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None  # every thread
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env=env, cwd=ROOT)
+                                     text=True, env=env, cwd=ROOT, preexec_fn=pin)
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.port: int | None = None
