@@ -200,8 +200,6 @@ class Analyzer:
     def awaits(self, origin: str | None, url: str, method: str) -> bool:
         """Whether a pending preflight waits for exactly this request: a cheap test
         before building an Exchange for it."""
-        if not self._pending.wants(method):
-            return False
         pf = self._preflights.get((origin or "", _strip_fragment(url), method))
         return pf is not None and pf.key in self._pending
 
