@@ -13,6 +13,7 @@ from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
 from corscore import Analyzer, Exchange, make_headers
+from corscore.http import REQUEST_HEADERS_READ
 from corscore.report import Report
 
 NAMES = [
@@ -21,7 +22,7 @@ NAMES = [
     b"Access-Control-Allow-Credentials", b"Access-Control-Allow-Methods",
     b"Access-Control-Allow-Headers", b"Access-Control-Expose-Headers", b"Access-Control-Max-Age",
     b"Location", b"Upgrade", b"Sec-Fetch-Dest", b"Accept", b"X-Custom",
-    b"Access-Control-Request-Private-Network",
+    b"Access-Control-Request-Private-Network", b"Upgrade-Insecure-Requests", b"User-Agent",
 ]
 ORIGINS = [b"http://127.0.0.1:8000", b"null", b"*", b"http://127.0.0.2:9000", b"", b"true",
            b"HTTP://127.0.0.1:8000", b"http://127.0.0.1:8000/"]
@@ -62,6 +63,34 @@ def test_make_headers_fast_path_equals_general_path(pairs, kind):
     general = make_headers(iter(pairs))
     assert make_headers(tuple(pairs)) == make_headers(list(pairs)) == general
     assert all(n == n.lower() and isinstance(v, str) for n, v in general)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers_st, st.sampled_from([bytes, str]))
+def test_make_headers_keep_equals_filtering_afterwards(pairs, kind):
+    """``keep`` gives exactly the full header list filtered by name, in order, on both
+    paths."""
+    if kind is str:
+        pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in pairs]
+    full = make_headers(list(pairs))
+    kept = tuple((n, v) for n, v in full if n in REQUEST_HEADERS_READ)
+    assert make_headers(tuple(pairs), REQUEST_HEADERS_READ) == kept
+    assert make_headers(iter(pairs), REQUEST_HEADERS_READ) == kept
+
+
+def _only_read(ex: Exchange) -> Exchange:
+    return Exchange(ex.key, ex.method, ex.url,
+                    tuple((n, v) for n, v in ex.request_headers if n in REQUEST_HEADERS_READ),
+                    ex.status, ex.response_headers, ex.timestamp, ex.websocket)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(exchange_st, max_size=8))
+def test_request_headers_the_core_does_not_read_never_change_a_finding(seq):
+    """The adapter hands the core only REQUEST_HEADERS_READ: every other request header
+    must be irrelevant to every output."""
+    assert drive(seq, Analyzer(max_entries=4)) == drive(
+        [_only_read(ex) for ex in seq], Analyzer(max_entries=4))
 
 
 def drive(seq, a: Analyzer) -> list:

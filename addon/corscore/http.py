@@ -29,23 +29,53 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
 FORBIDDEN_RESPONSE_HEADERS = frozenset(("set-cookie", "set-cookie2"))
 
 
-def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]]) -> Headers:
-    """Header pairs from raw fields; bytes are decoded as latin-1, names lower-cased."""
+# Every request header the core reads: a request's other headers (User-Agent,
+# Accept-Language, …) never change a verdict, so they need not be decoded at all.
+REQUEST_HEADERS_READ = frozenset((
+    "origin", "sec-fetch-mode", "sec-fetch-dest", "upgrade", "upgrade-insecure-requests",
+    "accept", "access-control-request-method", "access-control-request-headers",
+    "access-control-request-private-network", "cookie", "authorization",
+))
+
+_NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, for names seen before
+_NAMES_CAP = 4096
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES.get(raw)
+    if name is None:
+        name = raw.decode("latin-1").lower()
+        if len(_NAMES) < _NAMES_CAP:
+            _NAMES[raw] = name
+    return name
+
+
+def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]],
+                 keep: frozenset[str] | None = None) -> Headers:
+    """Header pairs from raw fields; bytes are decoded as latin-1, names lower-cased.
+    With ``keep``, only the headers of those (lower-case) names, in order."""
     if type(fields) is tuple:  # noqa: E721 -- the proxy's raw fields: all bytes, one pass
+        names = _NAMES
         try:
-            return tuple([(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in fields])
-        except AttributeError:
+            out = []
+            for n, v in fields:
+                name = names.get(n) or _name(n)
+                if keep is None or name in keep:
+                    out.append((name, v.decode("latin-1")))
+            return tuple(out)
+        except (AttributeError, TypeError):
             pass
     out = []
     for name, value in fields:
         if isinstance(name, bytes):
             name = name.decode("latin-1")
+        name = name.lower()
+        if keep is not None and name not in keep:
+            continue
         if isinstance(value, bytes):
             value = value.decode("latin-1")
-        out.append((name.lower(), value))
+        out.append((name, value))
     return tuple(out)
-
-
 
 
 def get_normalized(headers: Headers, name: str) -> str | None:
