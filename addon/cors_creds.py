@@ -243,14 +243,15 @@ class CorsCreds:
         if ts > self._last_ts:  # the clock for _now(), kept inline: this runs on every flow
             self._last_ts = ts
         self._last_mono = time.monotonic()
-        if not self.analyzer.has_pending():
+        analyzer = self.analyzer
+        if not analyzer.has_pending():
             return  # only a preflight awaiting its actual request cares about requests
         try:
-            updates = self.analyzer.expire(ts)
+            updates = analyzer.expire(ts) if analyzer.expiry_due(ts) else []
             method = req.method
-            if (self.analyzer.has_pending(method) and self._wanted(flow)
-                    and self.analyzer.awaits(req.headers.get("origin"), req.url, method)):
-                updates += self.analyzer.request(exchange_of(flow, response=False))
+            if (analyzer.has_pending(method) and self._wanted(flow)
+                    and analyzer.awaits(req.headers.get("origin"), req.url, method)):
+                updates += analyzer.request(exchange_of(flow, response=False))
             if updates:
                 self._apply(updates, flow)
         except Exception as e:  # never let a bad flow break the proxy

@@ -13,7 +13,7 @@ from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
 from corscore import Analyzer, Exchange, make_headers
-from corscore.http import REQUEST_HEADERS_READ
+from corscore.http import REQUEST_HEADERS_READ, _origin_of, origin_of
 from corscore.report import Report
 
 NAMES = [
@@ -78,6 +78,22 @@ def test_make_headers_keep_equals_filtering_afterwards(pairs, kind):
     assert make_headers(iter(pairs), REQUEST_HEADERS_READ) == kept
 
 
+url_part = st.sampled_from(["http", "https", "HTTP", "ws", "ftp", "data", ":", "//", "/", "?",
+                             "#", "@", "\\", "u:p", "127.0.0.1", "[::1]", "Example.TEST", ":80",
+                             ":443", ":8000", ":99999", ":", "%41", " ", "\t", "a", ".", ""])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(url_part, max_size=10).map("".join), min_size=1, max_size=6),
+       st.sampled_from(["", "/", "/p?q=1", "?x/y", "#f/g", "/a@b", "\\c"]))
+def test_origin_cache_never_changes_an_origin(prefixes, tail):
+    """origin_of remembers the origin of each "scheme://authority" prefix it has seen:
+    it must answer exactly as the uncached parse does, whatever came before."""
+    for p in prefixes:
+        for url in (p, p + tail, p + "/" + tail, "http://" + p + tail):
+            assert origin_of(url) == _origin_of(url), url
+
+
 def _only_read(ex: Exchange) -> Exchange:
     return Exchange(ex.key, ex.method, ex.url,
                     tuple((n, v) for n, v in ex.request_headers if n in REQUEST_HEADERS_READ),
@@ -113,6 +129,20 @@ def test_core_never_raises_and_is_deterministic(seq):
         assert (md["reason"] is not None) == (md["verdict"] == "hidden")
         assert comment.isprintable() and log_line.isprintable()  # one line, no control chars
         assert len(comment) < 4000 and len(log_line) < 5000
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(exchange_st, max_size=8), st.lists(st.floats(0, 10_000), max_size=8))
+def test_expiry_due_says_exactly_whether_expire_settles_anything(seq, clock):
+    """The adapter tests ``expiry_due`` on every request and calls ``expire`` only
+    when it says so: it must never hide a due expiry nor promise one."""
+    a = Analyzer(max_entries=3, preflight_wait=2.0)
+    for ex, now in zip(seq, clock + [ex.timestamp for ex in seq]):
+        a.request(ex)
+        a.response(ex)
+        due = a.expiry_due(now)
+        assert due == bool(a.expire(now))
+        assert not a.expiry_due(now)
 
 
 def _flow(method, url, req, status, resp):

@@ -43,10 +43,11 @@ def classify(ex: Exchange) -> str | None:
 def _classify(ex: Exchange) -> str | None:
     if ex.websocket or ex.method == "CONNECT":
         return None
-    origin = ex.req("origin")
+    rq = ex.req_index
+    origin = rq.get("origin")
     if origin is None:
         return None
-    mode = ex.req("sec-fetch-mode")
+    mode = rq.get("sec-fetch-mode")
     if mode is not None and mode.lower() != "cors":
         return None
     target = ex.target_origin
@@ -54,7 +55,7 @@ def _classify(ex: Exchange) -> str | None:
         return None
     if mode is None and _looks_like_navigation(ex):
         return None
-    if ex.method == "OPTIONS" and ex.req("access-control-request-method") is not None:
+    if ex.method == "OPTIONS" and "access-control-request-method" in rq:
         return PREFLIGHT
     return CORS
 
@@ -132,6 +133,7 @@ class _Pending:
         self.cap = cap
         self._items: OrderedDict[str, _Preflight] = OrderedDict()
         self._methods: dict[str, int] = {}
+        self.first_ts = float("inf")  # the oldest item's timestamp: when expiry may start
 
     def __len__(self) -> int:
         return len(self._items)
@@ -144,6 +146,8 @@ class _Pending:
 
     def put(self, key: str, pf: _Preflight) -> None:
         self.pop(key)
+        if not self._items:
+            self.first_ts = pf.ts
         self._items[key] = pf
         self._methods[pf.req.method] = self._methods.get(pf.req.method, 0) + 1
         while len(self._items) > self.cap:
@@ -152,6 +156,9 @@ class _Pending:
     def pop(self, key: str) -> _Preflight | None:
         pf = self._items.pop(key, None)
         if pf is not None:
+            if pf.ts == self.first_ts or not self._items:
+                first = self.oldest()
+                self.first_ts = first.ts if first is not None else float("inf")
             n = self._methods[pf.req.method] - 1
             if n:
                 self._methods[pf.req.method] = n
@@ -166,6 +173,7 @@ class _Pending:
         out = list(self._items.values())
         self._items.clear()
         self._methods.clear()
+        self.first_ts = float("inf")
         return out
 
 
@@ -197,6 +205,11 @@ class Analyzer:
         or one for a request of this method."""
         return self._pending.wants(method) if method is not None else bool(self._pending)
 
+    def expiry_due(self, now: float) -> bool:
+        """Whether ``expire(now)`` would settle anything: a one-comparison test callers
+        can make on every flow."""
+        return now - self._pending.first_ts >= self.preflight_wait
+
     def awaits(self, origin: str | None, url: str, method: str) -> bool:
         """Whether a pending preflight waits for exactly this request: a cheap test
         before building an Exchange for it."""
@@ -221,7 +234,10 @@ class Analyzer:
         return updates
 
     def response(self, ex: Exchange) -> list[Update]:
-        self._tick(ex.timestamp)
+        ts = ex.timestamp
+        if ts - self._aged_at > 1.0 or ts < self._aged_at:  # _tick(), inline: every flow
+            self._aged_at = ts
+            self._age_out(ts)
         kind = classify(ex)
         if kind is None or ex.status is None or ex.response_headers is None:
             return []
@@ -335,22 +351,25 @@ class Analyzer:
         return f
 
     def _actual(self, ex: Exchange) -> Finding:
-        origin = ex.req("origin") or ""
+        rq = ex.req_index
+        rs = ex.resp_index
+        origin = rq.get("origin") or ""
         url = _strip_fragment(ex.url)
         hop = self._hops.pop((url, ex.method), None) if self._hops else None
         if hop is not None and hop.next_origin != origin:
             hop = None
-        evidence = self._evidence(ex, origin, url)
+        evidence = (self._evidence(ex, origin, url)
+                    if "cookie" in rq or "authorization" in rq else [])
         include = bool(evidence)
         if hop is not None and hop.include:
             include = True
             if not evidence:
                 evidence = [f"carried from hop 1 of the redirect chain ({'; '.join(hop.evidence)})"]
-        location = ex.resp("location")
-        role = "redirect" if is_redirect(ex.status, location) else "actual"
+        location = rs.get("location")
+        role = "redirect" if location is not None and is_redirect(ex.status, location) else "actual"
         checks: list[dict[str, Any]] = []
-        acao = ex.resp("access-control-allow-origin")
-        acac = ex.resp("access-control-allow-credentials")
+        acao = rs.get("access-control-allow-origin")
+        acac = rs.get("access-control-allow-credentials")
         failure = check_access(acao, acac, origin, include, checks)
         finding = Finding(
             verdict="exposed", role=role, origin=origin, url=redact_url(ex.url),
@@ -380,8 +399,8 @@ class Analyzer:
             fail_incl = check_access(acao, acac, origin, True)
             if fail_incl is not None:
                 finding.if_credentialed = self._hint(fail_incl, finding, ex)
-        if failure is None and "access-control-expose-headers" in ex.resp_index:
-            finding.hidden_headers = hidden_response_headers(ex.resp_index, include)
+        if failure is None and "access-control-expose-headers" in rs:
+            finding.hidden_headers = hidden_response_headers(rs, include)
         if role == "redirect" and failure is None and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
         return finding

@@ -31,8 +31,11 @@ class Failure:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def _check(name: str, ok: bool, got: str | None, want: str) -> dict[str, Any]:
-    return {"check": name, "ok": ok, "got": got, "want": want}
+def _note(checks: list[dict[str, Any]] | None, name: str, ok: bool, got: str | None,
+          want: str) -> None:
+    """Record one check (when the caller keeps them)."""
+    if checks is not None:
+        checks.append({"check": name, "ok": ok, "got": got, "want": want})
 
 
 def check_access(
@@ -43,15 +46,15 @@ def check_access(
     ``origin`` is the request's Origin header value (``null`` once tainted)."""
     if acao == "*":
         if include:
-            _add(checks, _check("Access-Control-Allow-Origin", False, acao,
-                                f"{origin} (* is not allowed with credentials)"))
+            _note(checks, "Access-Control-Allow-Origin", False, acao,
+                  f"{origin} (* is not allowed with credentials)")
             return Failure("WildcardOriginNotAllowed", "")
-        _add(checks, _check("Access-Control-Allow-Origin", True, acao, f"{origin} or *"))
+        _note(checks, "Access-Control-Allow-Origin", True, acao, f"{origin} or *")
     elif acao is None:
-        _add(checks, _check("Access-Control-Allow-Origin", False, None, origin))
+        _note(checks, "Access-Control-Allow-Origin", False, None, origin)
         return Failure("MissingAllowOriginHeader", "")
     elif acao != origin:
-        _add(checks, _check("Access-Control-Allow-Origin", False, acao, origin))
+        _note(checks, "Access-Control-Allow-Origin", False, acao, origin)
         if "," in acao or " " in acao:
             return Failure("MultipleAllowOriginValues", acao)
         if acao == "null":
@@ -60,19 +63,14 @@ def check_access(
             return Failure("InvalidAllowOriginValue", acao)
         return Failure("AllowOriginMismatch", acao)
     else:
-        _add(checks, _check("Access-Control-Allow-Origin", True, acao, origin))
+        _note(checks, "Access-Control-Allow-Origin", True, acao, origin)
     if include:
         ok = acac == "true"
-        _add(checks, _check("Access-Control-Allow-Credentials", ok, acac, "true"))
+        _note(checks, "Access-Control-Allow-Credentials", ok, acac, "true")
         if not ok:
             desc = "missing" if acac is None else f"'{acac}', not exactly 'true'"
             return Failure("InvalidAllowCredentials", acac or "", {"acac_desc": desc})
     return None
-
-
-def _add(checks: list[dict[str, Any]] | None, item: dict[str, Any]) -> None:
-    if checks is not None:
-        checks.append(item)
 
 
 def is_redirect(status: int | None, location: str | None) -> bool:
@@ -115,7 +113,7 @@ def check_preflight(
     (``http.normalized_index``)."""
     location = headers.get("location")
     if is_redirect(status, location):
-        _add(checks, _check("no redirect", False, str(status), "2xx"))
+        _note(checks, "no redirect", False, str(status), "2xx")
         return Failure("PreflightDisallowedRedirect", "", {"location": location or ""})
     acao = headers.get("access-control-allow-origin")
     acac = headers.get("access-control-allow-credentials")
@@ -123,18 +121,18 @@ def check_preflight(
     if f is not None:
         return Failure("Preflight" + f.reason, f.parameter, f.fields)
     ok_status = status is not None and 200 <= status < 300
-    _add(checks, _check("status", ok_status, str(status), "200-299"))
+    _note(checks, "status", ok_status, str(status), "200-299")
     if not ok_status:
         return Failure("PreflightInvalidStatus", "")
     acam_raw = headers.get("access-control-allow-methods")
     acah_raw = headers.get("access-control-allow-headers")
     methods = parse_token_list(acam_raw)
     if methods is None:
-        _add(checks, _check("Access-Control-Allow-Methods parses", False, acam_raw, "tokens"))
+        _note(checks, "Access-Control-Allow-Methods parses", False, acam_raw, "tokens")
         return Failure("InvalidAllowMethodsPreflightResponse", "", {"raw": acam_raw or ""})
     allowed_headers = parse_token_list(acah_raw)
     if allowed_headers is None:
-        _add(checks, _check("Access-Control-Allow-Headers parses", False, acah_raw, "tokens"))
+        _note(checks, "Access-Control-Allow-Headers parses", False, acah_raw, "tokens")
         return Failure("InvalidAllowHeadersPreflightResponse", "",
                        {"raw": acah_raw or "", "requested_headers": ", ".join(req.headers)})
     f = _check_method(req.method, methods, include, acam_raw, checks)
@@ -162,7 +160,7 @@ def _check_method(method: str, allowed: list[str], include: bool, raw: str | Non
         or method.upper() in SAFELISTED_METHODS
         or ("*" in allowed and not include)
     )
-    _add(checks, _check("Access-Control-Allow-Methods", ok, raw, method))
+    _note(checks, "Access-Control-Allow-Methods", ok, raw, method)
     if ok:
         return None
     star = " (* does not count with credentials)" if "*" in allowed and include else ""
@@ -185,12 +183,12 @@ def _check_headers(requested: tuple[str, ...], allowed: list[str], include: bool
                     '"authorization" explicitly'
                 )
             continue
-        _add(checks, _check("Access-Control-Allow-Headers", False, raw, ",".join(requested)))
+        _note(checks, "Access-Control-Allow-Headers", False, raw, ",".join(requested))
         note = " (* does not count with credentials)" if "*" in allowed_lower else ""
         return Failure("HeaderDisallowedByPreflightResponse", name,
                        {"star_note": note, "requested_headers": ", ".join(requested)})
     if requested:
-        _add(checks, _check("Access-Control-Allow-Headers", True, raw, ",".join(requested)))
+        _note(checks, "Access-Control-Allow-Headers", True, raw, ",".join(requested))
     return None
 
 

@@ -120,9 +120,26 @@ def parse_token_list(value: str | None) -> list[str] | None:
     return items
 
 
+_ORIGINS: dict[str, str] = {}  # "scheme://authority" -> its origin, for those seen before
+_ORIGINS_CAP = 1024
+
+
 def origin_of(url: str) -> str | None:
     """The serialized origin (``scheme://host[:port]``) of an absolute URL, as a browser
     serializes it: lower-case scheme and host, default port omitted, no userinfo."""
+    # The authority ends at the first of "/?#" after "://": everything up to the first
+    # "/" holds it whole, so equal prefixes have equal origins (property-tested).
+    end = url.find("/", url.find("://") + 3)
+    prefix = url if end < 0 else url[:end]
+    origin = _ORIGINS.get(prefix)
+    if origin is None:
+        origin = _origin_of(url)
+        if origin is not None and len(_ORIGINS) < _ORIGINS_CAP:
+            _ORIGINS[prefix] = origin
+    return origin
+
+
+def _origin_of(url: str) -> str | None:
     m = _PLAIN_ORIGIN.match(url)
     if m is not None:  # the common case, without urlsplit
         scheme, host, port = m.group(1).lower(), m.group(2).lower(), m.group(3)

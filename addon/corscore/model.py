@@ -35,9 +35,14 @@ class Exchange:
     _resp_index: dict[str, str] | None = field(default=None, repr=False)
 
     def req(self, name: str) -> str | None:
+        return self.req_index.get(name)
+
+    @property
+    def req_index(self) -> dict[str, str]:
+        """All request headers given, normalized."""
         if self._req_index is None:
             self._req_index = normalized_index(self.request_headers)
-        return self._req_index.get(name)
+        return self._req_index
 
     def resp(self, name: str) -> str | None:
         if self.response_headers is None:
