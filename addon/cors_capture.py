@@ -12,7 +12,7 @@ from collections.abc import Callable
 from mitmproxy import ctx, http
 
 from corscore import Exchange, make_headers
-from corscore.http import REQUEST_HEADERS_READ
+from corscore.http import REQUEST_HEADERS_READ, RESPONSE_ALL_IF, RESPONSE_HEADERS_READ
 
 
 def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
@@ -26,7 +26,8 @@ def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
         url=req.url,
         request_headers=make_headers(req.headers.fields, REQUEST_HEADERS_READ),
         status=resp.status_code if resp is not None else None,
-        response_headers=make_headers(resp.headers.fields) if resp is not None else None,
+        response_headers=(make_headers(resp.headers.fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF)
+                          if resp is not None else None),
         timestamp=req.timestamp_start or 0.0,
         websocket=flow.websocket is not None,
     )

@@ -13,7 +13,13 @@ from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
 from corscore import Analyzer, Exchange, make_headers
-from corscore.http import REQUEST_HEADERS_READ, _origin_of, origin_of
+from corscore.http import (
+    REQUEST_HEADERS_READ,
+    RESPONSE_ALL_IF,
+    RESPONSE_HEADERS_READ,
+    _origin_of,
+    origin_of,
+)
 from corscore.report import Report
 
 NAMES = [
@@ -23,6 +29,7 @@ NAMES = [
     b"Access-Control-Allow-Headers", b"Access-Control-Expose-Headers", b"Access-Control-Max-Age",
     b"Location", b"Upgrade", b"Sec-Fetch-Dest", b"Accept", b"X-Custom",
     b"Access-Control-Request-Private-Network", b"Upgrade-Insecure-Requests", b"User-Agent",
+    b"Content-Type", b"Set-Cookie", b"Access-Control-Allow-Private-Network",
 ]
 ORIGINS = [b"http://127.0.0.1:8000", b"null", b"*", b"http://127.0.0.2:9000", b"", b"true",
            b"HTTP://127.0.0.1:8000", b"http://127.0.0.1:8000/"]
@@ -69,13 +76,17 @@ def test_make_headers_fast_path_equals_general_path(pairs, kind):
 @given(headers_st, st.sampled_from([bytes, str]))
 def test_make_headers_keep_equals_filtering_afterwards(pairs, kind):
     """``keep`` gives exactly the full header list filtered by name, in order, on both
-    paths."""
+    paths; ``all_if`` the whole list when that header is there."""
     if kind is str:
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in pairs]
     full = make_headers(list(pairs))
     kept = tuple((n, v) for n, v in full if n in REQUEST_HEADERS_READ)
     assert make_headers(tuple(pairs), REQUEST_HEADERS_READ) == kept
     assert make_headers(iter(pairs), REQUEST_HEADERS_READ) == kept
+    whole = any(n == RESPONSE_ALL_IF for n, _ in full)
+    kept = full if whole else tuple((n, v) for n, v in full if n in RESPONSE_HEADERS_READ)
+    for given in (tuple(pairs), iter(pairs), list(pairs)):
+        assert make_headers(given, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF) == kept
 
 
 url_part = st.sampled_from(["http", "https", "HTTP", "ws", "ftp", "data", ":", "//", "/", "?",
@@ -95,16 +106,49 @@ def test_origin_cache_never_changes_an_origin(prefixes, tail):
 
 
 def _only_read(ex: Exchange) -> Exchange:
+    resp = ex.response_headers
+    if resp is not None and not any(n == RESPONSE_ALL_IF for n, _ in resp):
+        resp = tuple((n, v) for n, v in resp if n in RESPONSE_HEADERS_READ)
     return Exchange(ex.key, ex.method, ex.url,
                     tuple((n, v) for n, v in ex.request_headers if n in REQUEST_HEADERS_READ),
-                    ex.status, ex.response_headers, ex.timestamp, ex.websocket)
+                    ex.status, resp, ex.timestamp, ex.websocket)
+
+
+# Exchanges that are CORS more often than not: a cross-origin Origin, then random headers
+# from the names above (the ones the core reads among them), random statuses, and URLs a
+# redirect or a preflight of another exchange may point at.
+PAGE_ORIGIN = [(b"Origin", b"http://127.0.0.1:8000")]
+cors_exchange_st = st.builds(
+    lambda k, m, u, rq, st_, rs, ts: Exchange(
+        k, m, u, make_headers(PAGE_ORIGIN + rq), st_, make_headers(rs), ts),
+    st.text(min_size=1, max_size=3), st.sampled_from(["GET", "PUT", "OPTIONS"]),
+    st.sampled_from(["http://127.0.0.2:9000/a", "http://127.0.0.1:9000/next"]),
+    st.lists(st.tuples(name_st, value_st), max_size=6),
+    st.sampled_from([200, 204, 302, 307, 403]),
+    st.lists(st.tuples(name_st, value_st), max_size=8),
+    st.floats(0, 20, allow_nan=False),
+)
+
+
+preflight_st = st.builds(
+    lambda k, rq, st_, rs, ts: Exchange(
+        k, "OPTIONS", "http://127.0.0.2:9000/a",
+        make_headers(PAGE_ORIGIN + [(b"Access-Control-Request-Method", b"PUT")] + rq), st_,
+        make_headers([(b"Access-Control-Allow-Origin", b"http://127.0.0.1:8000")] + rs), ts),
+    st.text(min_size=1, max_size=3), st.lists(st.tuples(name_st, value_st), max_size=3),
+    st.sampled_from([200, 204, 302, 403]), st.lists(st.tuples(name_st, value_st), max_size=6),
+    st.floats(0, 20, allow_nan=False),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(exchange_st, max_size=8))
-def test_request_headers_the_core_does_not_read_never_change_a_finding(seq):
-    """The adapter hands the core only REQUEST_HEADERS_READ: every other request header
-    must be irrelevant to every output."""
+@given(st.one_of(st.lists(exchange_st, max_size=8),
+                 st.lists(st.one_of(cors_exchange_st, preflight_st), max_size=8)))
+def test_headers_the_core_does_not_read_never_change_a_finding(seq):
+    """The adapter hands the core only the request headers in REQUEST_HEADERS_READ and
+    the response headers in RESPONSE_HEADERS_READ (all of them next to an
+    Access-Control-Expose-Headers line): every other header must be irrelevant to every
+    output."""
     assert drive(seq, Analyzer(max_entries=4)) == drive(
         [_only_read(ex) for ex in seq], Analyzer(max_entries=4))
 

@@ -36,6 +36,17 @@ REQUEST_HEADERS_READ = frozenset((
     "accept", "access-control-request-method", "access-control-request-headers",
     "access-control-request-private-network", "cookie", "authorization",
 ))
+# Every response header whose value the core reads. The names of all the others matter
+# only next to an Access-Control-Expose-Headers line (the headers it leaves hidden), so
+# a response with one is kept whole: make_headers(fields, RESPONSE_HEADERS_READ,
+# all_if=RESPONSE_ALL_IF).
+RESPONSE_HEADERS_READ = frozenset((
+    "access-control-allow-origin", "access-control-allow-credentials",
+    "access-control-allow-methods", "access-control-allow-headers",
+    "access-control-expose-headers", "access-control-max-age",
+    "access-control-allow-private-network", "location",
+))
+RESPONSE_ALL_IF = "access-control-expose-headers"
 
 _NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, for names seen before
 _NAMES_CAP = 4096
@@ -51,20 +62,29 @@ def _name(raw: bytes) -> str:
 
 
 def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]],
-                 keep: frozenset[str] | None = None) -> Headers:
+                 keep: frozenset[str] | None = None, all_if: str | None = None) -> Headers:
     """Header pairs from raw fields; bytes are decoded as latin-1, names lower-cased.
-    With ``keep``, only the headers of those (lower-case) names, in order."""
+    With ``keep``, only the headers of those (lower-case) names, in order; but all of
+    them when a header named ``all_if`` is among the fields."""
     if type(fields) is tuple:  # noqa: E721 -- the proxy's raw fields: all bytes, one pass
         names = _NAMES
         try:
-            out = []
-            for n, v in fields:
-                name = names.get(n) or _name(n)
-                if keep is None or name in keep:
-                    out.append((name, v.decode("latin-1")))
-            return tuple(out)
+            if keep is None:
+                return tuple([(names.get(n) or _name(n), v.decode("latin-1"))
+                              for n, v in fields])
+            kept = tuple([(name, v.decode("latin-1")) for n, v in fields
+                          if (name := names.get(n) or _name(n)) in keep])
+            if all_if is not None:
+                for name, _ in kept:
+                    if name == all_if:
+                        return make_headers(fields)
+            return kept
         except (AttributeError, TypeError):
             pass
+    if keep is None:
+        all_if = None
+    elif all_if is not None:
+        fields = list(fields)  # may be read twice
     out = []
     for name, value in fields:
         if isinstance(name, bytes):
@@ -72,6 +92,8 @@ def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]],
         name = name.lower()
         if keep is not None and name not in keep:
             continue
+        if name == all_if:
+            return make_headers(fields)
         if isinstance(value, bytes):
             value = value.decode("latin-1")
         out.append((name, value))
