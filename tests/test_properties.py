@@ -85,8 +85,8 @@ def test_make_headers_keep_equals_filtering_afterwards(pairs, kind):
     assert make_headers(iter(pairs), REQUEST_HEADERS_READ) == kept
     whole = any(n == RESPONSE_ALL_IF for n, _ in full)
     kept = full if whole else tuple((n, v) for n, v in full if n in RESPONSE_HEADERS_READ)
-    for given in (tuple(pairs), iter(pairs), list(pairs)):
-        assert make_headers(given, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF) == kept
+    for fields in (tuple(pairs), iter(pairs), list(pairs)):
+        assert make_headers(fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF) == kept
 
 
 url_part = st.sampled_from(["http", "https", "HTTP", "ws", "ftp", "data", ":", "//", "/", "?",
