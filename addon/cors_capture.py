@@ -10,9 +10,29 @@ import os
 from collections.abc import Callable
 
 from mitmproxy import ctx, http
+from mitmproxy.net.http import url as mitm_url
 
 from corscore import Exchange, make_headers
 from corscore.http import REQUEST_HEADERS_READ, RESPONSE_ALL_IF, RESPONSE_HEADERS_READ
+
+
+_PREFIXES: dict[tuple[bytes, str, int], str] = {}  # (scheme, host, port) -> "scheme://authority"
+_PREFIXES_CAP = 1024
+
+
+def url_of(req: http.Request) -> str:
+    """``req.url``, without rebuilding the scheme and authority for every request to
+    the same server (mitmproxy's own unparse builds each prefix once)."""
+    d = req.data
+    if d.path == b"*" or d.method.upper() == b"CONNECT":
+        return req.url
+    key = (d.scheme, d.host, d.port)
+    prefix = _PREFIXES.get(key)
+    if prefix is None:
+        prefix = mitm_url.unparse(req.scheme, d.host, d.port, "")
+        if len(_PREFIXES) < _PREFIXES_CAP:
+            _PREFIXES[key] = prefix
+    return prefix + d.path.decode("utf-8", "surrogateescape")
 
 
 def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
@@ -23,7 +43,7 @@ def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
     return Exchange(
         key=flow.id,
         method=req.method,
-        url=req.url,
+        url=url_of(req),
         request_headers=make_headers(req.headers.fields, REQUEST_HEADERS_READ),
         status=resp.status_code if resp is not None else None,
         response_headers=(make_headers(resp.headers.fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF)

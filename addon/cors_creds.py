@@ -26,7 +26,7 @@ from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
 import cors_contentview
-from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of
+from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of, url_of
 from corscore import Analyzer, Finding, redact_url
 from corscore.explain import explain
 from corscore.repeats import Repeats
@@ -44,25 +44,24 @@ REPORT_MAX_FLOWS = 10_000  # per-flow report entries kept, when kept at all
 def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
     """Write a finding onto the flow, replacing our earlier annotation if any and
     keeping whatever the user wrote in the comment. Returns the metadata written."""
-    previous = flow.metadata.get(META_KEY)
+    metadata = flow.metadata
+    previous = metadata.get(META_KEY)
     comment = flow.comment
     if isinstance(previous, dict):
         old = previous.get("comment") or ""
         if old and comment.endswith(old):
             comment = comment[: -len(old)].removesuffix(_SEP)
+            flow.comment = comment
         if previous.get("marked") and flow.marked == previous.get("marked"):
             flow.marked = ""
-    ours = finding.comment()
-    meta = finding.to_metadata()
-    meta["comment"] = ours
-    meta["marked"] = marker if finding.hidden and marker else ""
-    flow.metadata[META_KEY] = meta
+    meta = finding.to_metadata(comment=True)
+    ours = meta["comment"]
+    marked = meta["marked"] = marker if marker and finding.verdict == "hidden" else ""
+    metadata[META_KEY] = meta
     if ours:
         flow.comment = f"{comment}{_SEP}{ours}" if comment else ours
-    else:
-        flow.comment = comment
-    if meta["marked"]:
-        flow.marked = marker
+    if marked:
+        flow.marked = marked
     return meta
 
 
@@ -250,7 +249,7 @@ class CorsCreds:
             updates = analyzer.expire(ts) if analyzer.expiry_due(ts) else []
             method = req.method
             if (analyzer.has_pending(method) and self._wanted(flow)
-                    and analyzer.awaits(req.headers.get("origin"), req.url, method)):
+                    and analyzer.awaits(req.headers.get("origin"), url_of(req), method)):
                 updates += analyzer.request(exchange_of(flow, response=False))
             if updates:
                 self._apply(updates, flow)
@@ -347,7 +346,7 @@ class CorsCreds:
             else:
                 continue
             meta = annotate(flow, finding, marker)
-            open_ = bool(finding.related.get("awaiting_actual"))
+            open_ = "awaiting_actual" in finding.related
             self.report.add(key, meta, flow.request.timestamp_start or 0.0, not open_)
             if open_:
                 self.awaiting[key] = flow
@@ -361,8 +360,8 @@ class CorsCreds:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
     def _log(self, finding: Finding) -> None:
-        if not finding.noteworthy:
-            return
+        if not (finding.verdict == "hidden" or finding.hidden_headers or finding.warnings):
+            return  # not noteworthy (Finding.noteworthy, inline: this runs on every flow)
         api = finding.url.split("?", 1)[0]
         full, n = self.repeats.see((finding.origin, api, finding.reason, finding.verdict))
         level = logging.WARNING if finding.hidden else logging.INFO

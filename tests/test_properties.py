@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
+from cors_capture import url_of
 from corscore import Analyzer, Exchange, make_headers
 from corscore.http import (
     REQUEST_HEADERS_READ,
@@ -103,6 +104,23 @@ def test_origin_cache_never_changes_an_origin(prefixes, tail):
     for p in prefixes:
         for url in (p, p + tail, p + "/" + tail, "http://" + p + tail):
             assert origin_of(url) == _origin_of(url), url
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"http", b"https", b"HTTP", b"ws"]),
+       st.sampled_from(["127.0.0.1", "example.test", "::1", "Example.TEST", "", "h\xe9"]),
+       st.sampled_from([80, 443, 8000, 1, 65535]),
+       st.one_of(st.sampled_from([b"/", b"*", b"", b"/a?b=c#d", b"/\xff\xfe", b"/%20"]),
+                 st.binary(max_size=20)),
+       st.sampled_from([b"GET", b"CONNECT", b"connect", b"OPTIONS"]))
+def test_url_of_is_exactly_the_request_url(scheme, host, port, path, method):
+    """The adapter builds URLs with a per-server prefix cache: always what
+    mitmproxy's own ``Request.url`` says, on both supported versions."""
+    for _ in range(2):  # the second time from the cache
+        req = tutils.treq()
+        req.data.scheme, req.data.host, req.data.port = scheme, host, port
+        req.data.path, req.data.method = path, method
+        assert url_of(req) == req.url
 
 
 def _only_read(ex: Exchange) -> Exchange:

@@ -146,13 +146,17 @@ class Finding:
             f"CORS policy: {texts.console}"
         )
 
-    def comment(self) -> str:
+    def comment(self, texts: _Texts | None = None) -> str:
         """One line for flow.comment: the reason and the fix for a hidden response, plus
         what JavaScript still cannot see (hidden headers) and browser-divergence
-        warnings. Empty for a fine flow: the if_credentialed hint is not a finding."""
+        warnings. Empty for a fine flow: the if_credentialed hint is not a finding.
+        ``texts``: this finding's texts when the caller has them already."""
+        if not (self.verdict == "hidden" or self.hidden_headers or self.warnings):
+            return ""
         parts = []
-        if self.hidden:
-            texts = self._texts()
+        if self.verdict == "hidden":
+            if texts is None:
+                texts = self._texts()
             line = f"CORS {self.reason}: {texts.explanation} — {texts.fix}"
             if "chain" in self.related:
                 line += f" (redirect {self.related['chain']})"
@@ -172,16 +176,17 @@ class Finding:
     @property
     def noteworthy(self) -> bool:
         """Whether the flow gets a comment at all."""
-        return self.hidden or bool(self.hidden_headers) or bool(self.warnings)
+        return self.verdict == "hidden" or bool(self.hidden_headers) or bool(self.warnings)
 
     def log_line(self) -> str:
         return (f"[cors] {printable(self.method)} {printable(self.url, 300)} "
                 f"(origin {printable(self.origin)}): {self.comment()}")
 
-    def to_metadata(self) -> dict[str, Any]:
-        """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata."""
-        texts = self._texts()
-        return {
+    def to_metadata(self, comment: bool = False) -> dict[str, Any]:
+        """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata; with
+        ``comment``, the comment() line too (texts rendered once for both)."""
+        texts = self._texts() if self.reason is not None else _NO_TEXTS
+        meta = {
             "verdict": self.verdict,
             "reason": self.reason,
             "role": self.role,
@@ -192,7 +197,7 @@ class Finding:
             "credentials_mode": self.credentials_mode,
             "failed_parameter": (self.failed_parameter[:MAX_VALUE]
                                  if self.failed_parameter is not None else None),
-            "message": self._console(texts) or None,
+            "message": self._console(texts) if self.reason is not None else None,
             "explanation": texts.explanation or None,
             "fix": texts.fix or None,
             "fix_headers": list(texts.fix_headers),
@@ -204,3 +209,6 @@ class Finding:
             "related": dict(self.related),
             "checks": list(self.checks),  # fresh dicts per finding, never mutated
         }
+        if comment:
+            meta["comment"] = self.comment(texts)
+        return meta
