@@ -19,6 +19,8 @@ from corscore.http import (
     RESPONSE_ALL_IF,
     RESPONSE_HEADERS_READ,
     _origin_of,
+    get_normalized,
+    normalized_index,
     origin_of,
 )
 from corscore.report import Report
@@ -121,6 +123,18 @@ def test_url_of_is_exactly_the_request_url(scheme, host, port, path, method):
         req.data.scheme, req.data.host, req.data.port = scheme, host, port
         req.data.path, req.data.method = path, method
         assert url_of(req) == req.url
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers_st)
+def test_normalized_index_is_get_normalized_for_every_name(pairs):
+    """The index (built once per exchange, in one pass when no name repeats) answers
+    exactly as Chromium's GetNormalizedHeader does, and keeps the header order."""
+    headers = make_headers(pairs)
+    index = normalized_index(headers)
+    assert list(index) == list(dict.fromkeys(n for n, _ in headers))
+    for name in index:
+        assert index[name] == get_normalized(headers, name)
 
 
 def _only_read(ex: Exchange) -> Exchange:

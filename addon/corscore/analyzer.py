@@ -354,7 +354,9 @@ class Analyzer:
         rq = ex.req_index
         rs = ex.resp_index
         origin = rq.get("origin") or ""
-        url = _strip_fragment(ex.url)
+        url = ex.url
+        if "#" in url:
+            url = url.partition("#")[0]
         hop = self._hops.pop((url, ex.method), None) if self._hops else None
         if hop is not None and hop.next_origin != origin:
             hop = None

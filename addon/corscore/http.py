@@ -110,8 +110,11 @@ def get_normalized(headers: Headers, name: str) -> str | None:
 
 
 def normalized_index(headers: Headers) -> dict[str, str]:
-    """Every header's normalized value (as get_normalized), computed in one pass."""
-    index: dict[str, str] = {}
+    """Every header's normalized value (as get_normalized): one pass when no name repeats."""
+    index = {name: value.strip(HTTP_WHITESPACE) for name, value in headers}
+    if len(index) == len(headers):
+        return index  # no name twice: nothing to join
+    index = {}
     for name, value in headers:
         value = value.strip(HTTP_WHITESPACE)
         if name in index:
@@ -247,8 +250,7 @@ def redact_url(url: str) -> str:
     if not query:
         return base
     return base + "?" + "&".join(
-        (p.split("=", 1)[0] + "=…") if "=" in p else p for p in query.split("&")
-    )
+        [(p.partition("=")[0] + "=…") if "=" in p else p for p in query.split("&")])
 
 
 def printable(value: str, limit: int = 200) -> str:

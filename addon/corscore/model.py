@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .http import Headers, normalized_index, origin_of, printable
@@ -11,6 +13,7 @@ from .reasons import REASONS, render
 
 
 MAX_VALUE = 2048  # longest header value kept in metadata
+_NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(slots=True, eq=False)
@@ -85,24 +88,27 @@ def render_texts(reason: str, origin: str, value: str | None, evidence: str, met
 @dataclass(slots=True)
 class Finding:
     """The verdict on one flow. Rendered into the comment, log line, metadata and
-    reports; it holds no secret (cookie names only, redacted URLs)."""
+    reports; it holds no secret (cookie names only, redacted URLs).
+
+    The sequences and ``fields`` are replaced, never changed in place (their defaults
+    are shared empty ones); ``related`` is the one the analyzer adds to."""
 
     verdict: str  # "hidden" | "exposed"
     role: str  # "actual" | "preflight" | "redirect"
     origin: str
     url: str  # redacted
     method: str
-    credentials: list[str] = field(default_factory=list)
+    credentials: Sequence[str] = ()
     credentials_mode: str = "omit-or-same-origin"  # or "include"
     reason: str | None = None
     failed_parameter: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = _NO_FIELDS
     confidence: str = "certain"  # or "inferred"
-    warnings: list[str] = field(default_factory=list)
-    hidden_headers: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
+    hidden_headers: Sequence[str] = ()
     if_credentialed: dict[str, Any] | None = None
     related: dict[str, Any] = field(default_factory=dict)
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: Sequence[dict[str, Any]] = ()
 
     @property
     def hidden(self) -> bool:
