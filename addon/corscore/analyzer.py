@@ -428,10 +428,11 @@ class Analyzer:
 
     def _evidence(self, ex: Exchange, origin: str, url: str) -> list[str]:
         evidence = []
-        if ex.req("cookie") is not None:  # names per line, not from the joined value
+        rq = ex.req_index
+        if "cookie" in rq:  # names per line, not from the joined value
             names = cookie_names([v for n, v in ex.request_headers if n == "cookie"])
             evidence.append("cookie " + ", ".join(names) if names else "cookie")
-        auth = ex.req("authorization")
+        auth = rq.get("authorization")
         if auth is not None:
             pf = self._preflights.get((origin, url, ex.method))
             announced = (
