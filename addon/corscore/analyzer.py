@@ -287,8 +287,8 @@ class Analyzer:
         checks: list[dict[str, Any]] = []
         warnings: list[str] = []
         fail_omit = check_preflight(req, ex.status, headers, False, checks, warnings)
-        checks_incl: list[dict[str, Any]] = []
-        fail_incl = check_preflight(req, ex.status, headers, True, checks_incl, [])
+        checks_incl: list[dict[str, Any]] | None = [] if hop is not None else None
+        fail_incl = check_preflight(req, ex.status, headers, True, checks_incl)
         finding = Finding(
             verdict="exposed", role="preflight", origin=origin, url=redact_url(ex.url),
             method=req.method, warnings=warnings, checks=checks,
@@ -304,7 +304,7 @@ class Analyzer:
             finding.credentials = list(hop.evidence)
             finding.credentials_mode = "include" if hop.include else "omit-or-same-origin"
             failure = fail_incl if hop.include else fail_omit
-            if hop.include:
+            if hop.include and checks_incl is not None:
                 finding.checks = checks_incl
             if failure is not None:
                 self._fail(finding, failure, ex, not_sent=True)
