@@ -45,9 +45,17 @@ def split_cpus() -> tuple[set[int] | None, set[int] | None]:
     return {cpus[0]}, set(cpus[1:])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def live(runs: int, requests: int, concurrency: int) -> None:
     variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
     rates = {k: [] for k in variants}
+    per_cpu = {k: [] for k in variants}  # requests per CPU-second of mitmdump
     proxy_cpus, load_cpus = split_cpus()
     everything = os.sched_getaffinity(0)
     if load_cpus:
@@ -55,7 +63,7 @@ def live(runs: int, requests: int, concurrency: int) -> None:
         print(f"  mitmdump on CPU {sorted(proxy_cpus)}, load generator and origin server on "
               f"CPU {sorted(load_cpus)}", flush=True)
     try:
-        _live_rounds(runs, requests, concurrency, variants, rates, proxy_cpus)
+        _live_rounds(runs, requests, concurrency, variants, rates, per_cpu, proxy_cpus)
     finally:
         os.sched_setaffinity(0, everything)
     med = {k: statistics.median(v) for k, v in rates.items()}
@@ -66,10 +74,16 @@ def live(runs: int, requests: int, concurrency: int) -> None:
           f"no-op run; medians of {runs} rounds, ratios within each round; addon/bare by "
           f"round: {', '.join(f'{a / b:.1%}' for a, b in zip(rates['addon'], rates['bare']))}",
           flush=True)
+    print(f"LIVE per CPU-second of mitmdump (its own user+system time over the same loads, "
+          f"steadier than wall time on a shared machine): bare {statistics.median(per_cpu['bare']):.0f} "
+          f"req/CPU-s, no-op {paired(per_cpu, 'noop', 'bare'):.1%} of bare, with this addon "
+          f"{paired(per_cpu, 'addon', 'bare'):.1%} of bare (target >= 98%); by round: "
+          f"{', '.join(f'{a / b:.1%}' for a, b in zip(per_cpu['addon'], per_cpu['bare']))}",
+          flush=True)
 
 
 def _live_rounds(runs: int, requests: int, concurrency: int, variants: dict, rates: dict,
-                 proxy_cpus: set[int] | None) -> None:
+                 per_cpu: dict, proxy_cpus: set[int] | None) -> None:
     with OriginServer() as origin:
         for i in range(runs):
             order = list(variants) if i % 2 == 0 else list(reversed(variants))
@@ -77,11 +91,14 @@ def _live_rounds(runs: int, requests: int, concurrency: int, variants: dict, rat
                 with Mitmdump(*QUIET, *variants[kind], addon=False, loopback_only=False,
                               cpus=proxy_cpus) as md:
                     asyncio.run(run_load(md.proxy_port, origin.port, 300, concurrency, 60, seed=99))
+                    cpu = cpu_seconds(md.proc.pid)
                     st = asyncio.run(run_load(md.proxy_port, origin.port, requests, concurrency,
                                               300, seed=i))
+                    cpu = cpu_seconds(md.proc.pid) - cpu
                 rates[kind].append(st.rate)
-                print(f"  live run {i + 1} {kind:5}: {st.rate:7.0f} req/s ({st.ok} ok, "
-                      f"{st.errors} errors)", flush=True)
+                per_cpu[kind].append(st.ok / cpu)
+                print(f"  live run {i + 1} {kind:5}: {st.rate:7.0f} req/s, {st.ok / cpu:5.0f} "
+                      f"req/CPU-s ({st.ok} ok, {st.errors} errors)", flush=True)
 
 
 def paired(values: dict[str, list[float]], a: str, b: str) -> float:
@@ -300,7 +317,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["live", "offline", "core", "memory"], action="append")
     ap.add_argument("--runs", type=int, default=3, help="offline rounds")
     ap.add_argument("--live-runs", type=int, default=5)
-    ap.add_argument("--live-requests", type=int, default=3000)
+    ap.add_argument("--live-requests", type=int, default=6000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--offline-flows", type=int, default=50_000)
     ap.add_argument("--core-flows", type=int, default=100_000)
