@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .http import Headers, normalized_index, origin_of, printable
@@ -13,7 +12,6 @@ from .reasons import REASONS, render
 
 
 MAX_VALUE = 2048  # longest header value kept in metadata
-_NO_FIELDS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(slots=True, eq=False)
@@ -91,7 +89,7 @@ class Finding:
     reports; it holds no secret (cookie names only, redacted URLs).
 
     The sequences and ``fields`` are replaced, never changed in place (their defaults
-    are shared empty ones); ``related`` is the one the analyzer adds to."""
+    are shared: empty tuples, None); ``related`` is the one the analyzer adds to."""
 
     verdict: str  # "hidden" | "exposed"
     role: str  # "actual" | "preflight" | "redirect"
@@ -102,7 +100,7 @@ class Finding:
     credentials_mode: str = "omit-or-same-origin"  # or "include"
     reason: str | None = None
     failed_parameter: str | None = None
-    fields: Mapping[str, str] = _NO_FIELDS
+    fields: Mapping[str, str] | None = None  # the reason's text parameters
     confidence: str = "certain"  # or "inferred"
     warnings: Sequence[str] = ()
     hidden_headers: Sequence[str] = ()
@@ -123,7 +121,7 @@ class Finding:
         return render_texts(
             self.reason, self.origin, self.failed_parameter,
             ", ".join(self.credentials) or "credentials: include", self.method,
-            tuple(sorted(self.fields.items())),
+            tuple(sorted(self.fields.items())) if self.fields else (),
         )
 
     @property
