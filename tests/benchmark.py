@@ -4,6 +4,7 @@
 2. offline  mitmdump -nr of a generated capture: bare, a no-op script addon, this addon
 3. core     flows/s of the pure core alone, one core
 4. memory   RSS after 1 M synthetic flows through the addon's hooks vs after the first 10 k
+5. instructions  machine instructions the addon adds per flow (valgrind; skipped without it)
 
 Every figure that compares is a ratio of two variants measured in the same round (the
 variants interleaved), median over rounds; the offline figure comes with a breakdown of
@@ -107,8 +108,28 @@ def paired(values: dict[str, list[float]], a: str, b: str) -> float:
     return statistics.median(x / y for x, y in zip(values[a], values[b]))
 
 
-def mix_flow(rng: random.Random, i: int, t0: float = 0.0):
-    """A flow of the realistic mix, with the responses the loadgen server gives."""
+# What a browser and a typical server add around the CORS headers (for --only instructions).
+BROWSER_REQUEST = [
+    ("sec-ch-ua", '"Chromium";v="131", "Not_A Brand";v="24"'), ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", '"Linux"'),
+    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                   "Chrome/131.0.0.0 Safari/537.36"),
+    ("Accept", "*/*"), ("Sec-Fetch-Site", "same-site"), ("Sec-Fetch-Dest", "empty"),
+    ("Referer", PAGE + "/app/page"), ("Accept-Encoding", "gzip, deflate, br, zstd"),
+    ("Accept-Language", "en-US,en;q=0.9"), ("Connection", "keep-alive"),
+]
+SERVER_RESPONSE = [
+    ("Date", "Tue, 24 Nov 2026 10:00:00 GMT"), ("Server", "nginx/1.27"),
+    ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+    ("Vary", "Origin, Accept-Encoding"), ("ETag", 'W/"1a2b3c"'),
+    ("X-Request-Id", "5f0c1d2e-3a4b-5c6d-7e8f-9a0b1c2d3e4f"),
+    ("Strict-Transport-Security", "max-age=63072000"), ("Connection", "keep-alive"),
+]
+
+
+def mix_flow(rng: random.Random, i: int, t0: float = 0.0, browser: bool = False):
+    """A flow of the realistic mix, with the responses the loadgen server gives (with
+    ``browser``, also the other headers a browser and a typical server send)."""
     from mitmproxy.test import tflow, tutils
 
     _, method, path, headers = rng.choices(MIX, [m[0] for m in MIX])[0]
@@ -135,17 +156,23 @@ def mix_flow(rng: random.Random, i: int, t0: float = 0.0):
             h["Access-Control-Allow-Headers"] = "content-type"
     f.response.timestamp_start = t0 + i * 0.01 + 0.002
     f.response.timestamp_end = t0 + i * 0.01 + 0.003
+    if browser:
+        for k, v in BROWSER_REQUEST:
+            if k not in f.request.headers:
+                f.request.headers.add(k, v)
+        for k, v in SERVER_RESPONSE:
+            f.response.headers.add(k, v)
     return f
 
 
-def make_capture(path: str, n: int) -> None:
+def make_capture(path: str, n: int, browser: bool = False) -> None:
     from mitmproxy import io
 
     rng = random.Random(7)
     with open(path, "wb") as fh:
         w = io.FlowWriter(fh)
         for i in range(n):
-            w.add(mix_flow(rng, i, 1_700_000_000.0))
+            w.add(mix_flow(rng, i, 1_700_000_000.0, browser))
 
 
 def offline(runs: int, flows: int) -> None:
@@ -242,6 +269,61 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
           f"elsewhere (allocator and cache effects on the reading)", flush=True)
 
 
+def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
+    """Machine instructions the addon adds per flow, counted by valgrind (deterministic
+    for a given hash seed, so the mean over a few seeds): the capture read in one process
+    as mitmdump -nr reads it, with and without the addon's hooks. Everything the hooks
+    cause is counted, the collector included. Optional: needs valgrind."""
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("INSTRUCTIONS: skipped (valgrind is not installed)", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, browser in (("the mix as above", False),
+                               ("with a browser's and a server's other headers", True)):
+            cap = os.path.join(tmp, f"{browser}.mitm")
+            make_capture(cap, flows, browser)
+            extra = []
+            for seed in seeds:
+                count = {}
+                for mode in ("none", "hooks"):
+                    out = os.path.join(tmp, "cg.out")
+                    subprocess.run(
+                        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--branch-sim=no",
+                         f"--cachegrind-out-file={out}", sys.executable,
+                         os.path.abspath(__file__), "--stream-of", cap, mode],
+                        env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True,
+                        capture_output=True, timeout=1800)
+                    with open(out) as fh:
+                        count[mode] = next(int(line.split()[1]) for line in fh
+                                           if line.startswith("summary:"))
+                extra.append((count["hooks"] - count["none"]) / flows)
+            print(f"INSTRUCTIONS ({label}, {flows} flows): the addon adds "
+                  f"{statistics.mean(extra):,.0f} instructions a flow (hash seeds "
+                  f"{', '.join(map(str, seeds))}: {', '.join(f'{x:,.0f}' for x in extra)})",
+                  flush=True)
+
+
+def stream(cap: str, hooks: bool) -> None:
+    """Read a capture as mitmdump -nr does, through the addon's hooks or not."""
+    from mitmproxy import io
+    from mitmproxy.test import taddons
+
+    import cors_creds
+    from corscore.report import Report
+
+    addon = cors_creds.CorsCreds()
+    with taddons.context(addon):
+        addon.report = Report(max_flows=0)  # as in mitmdump without a report file
+        with open(cap, "rb") as fh:
+            for f in io.FlowReader(fh).stream():
+                if hooks:
+                    addon.request(f)
+                    addon.response(f)
+        addon.done()
+
+
 def core(n: int) -> None:
     from corscore import Analyzer, Exchange, make_headers
 
@@ -314,7 +396,8 @@ def memory(total: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--only", choices=["live", "offline", "core", "memory"], action="append")
+    ap.add_argument("--only", choices=["live", "offline", "core", "memory", "instructions"],
+                    action="append")
     ap.add_argument("--runs", type=int, default=3, help="offline rounds")
     ap.add_argument("--live-runs", type=int, default=5)
     ap.add_argument("--live-requests", type=int, default=6000)
@@ -322,17 +405,22 @@ def main() -> None:
     ap.add_argument("--offline-flows", type=int, default=50_000)
     ap.add_argument("--core-flows", type=int, default=100_000)
     ap.add_argument("--memory-flows", type=int, default=1_000_000)
+    ap.add_argument("--instruction-flows", type=int, default=1000)
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
                     help=argparse.SUPPRESS)
+    ap.add_argument("--stream-of", nargs=2, metavar=("CAPTURE", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.breakdown_of:
         breakdown(args.breakdown_of[0], int(args.breakdown_of[1]))
+        return
+    if args.stream_of:
+        stream(args.stream_of[0], args.stream_of[1] == "hooks")
         return
     import mitmproxy.version
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
           f"Python {platform.python_version()}, mitmproxy {mitmproxy.version.VERSION}", flush=True)
-    only = args.only or ["core", "memory", "live", "offline"]
+    only = args.only or ["core", "memory", "live", "offline", "instructions"]
     if "core" in only:
         core(args.core_flows)
     if "memory" in only:
@@ -341,6 +429,8 @@ def main() -> None:
         live(args.live_runs, args.live_requests, args.concurrency)
     if "offline" in only:
         offline(args.runs, args.offline_flows)
+    if "instructions" in only:
+        instructions(args.instruction_flows)
 
 
 if __name__ == "__main__":
