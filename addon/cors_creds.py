@@ -360,8 +360,8 @@ class CorsCreds:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
     def _log(self, finding: Finding) -> None:
-        if not (finding.verdict == "hidden" or finding.hidden_headers or finding.warnings):
-            return  # not noteworthy (Finding.noteworthy, inline: this runs on every flow)
+        if not finding.noteworthy:
+            return
         api = finding.url.split("?", 1)[0]
         full, n = self.repeats.see((finding.origin, api, finding.reason, finding.verdict))
         level = logging.WARNING if finding.hidden else logging.INFO

@@ -234,10 +234,7 @@ class Analyzer:
         return updates
 
     def response(self, ex: Exchange) -> list[Update]:
-        ts = ex.timestamp
-        if ts - self._aged_at > 1.0 or ts < self._aged_at:  # _tick(), inline: every flow
-            self._aged_at = ts
-            self._age_out(ts)
+        self._tick(ex.timestamp)
         kind = classify(ex)
         if kind is None or ex.status is None or ex.response_headers is None:
             return []
@@ -354,9 +351,7 @@ class Analyzer:
         rq = ex.req_index
         rs = ex.resp_index
         origin = rq.get("origin") or ""
-        url = ex.url
-        if "#" in url:
-            url = url.partition("#")[0]
+        url = _strip_fragment(ex.url)
         hop = self._hops.pop((url, ex.method), None) if self._hops else None
         if hop is not None and hop.next_origin != origin:
             hop = None

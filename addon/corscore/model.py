@@ -155,7 +155,7 @@ class Finding:
         what JavaScript still cannot see (hidden headers) and browser-divergence
         warnings. Empty for a fine flow: the if_credentialed hint is not a finding.
         ``texts``: this finding's texts when the caller has them already."""
-        if not (self.verdict == "hidden" or self.hidden_headers or self.warnings):
+        if not self.noteworthy:
             return ""
         parts = []
         if self.verdict == "hidden":
