@@ -53,8 +53,7 @@ class Report:
             self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
-        if meta["verdict"] == "hidden":
-            self._count(meta, +1)
+        self._count(meta, +1)
         if not final:
             self._open[key] = (meta, timestamp)
             while len(self._open) > self.max_open:
