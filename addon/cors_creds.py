@@ -56,7 +56,7 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
             flow.marked = ""
     meta = finding.to_metadata(comment=True)
     ours = meta["comment"]
-    marked = meta["marked"] = marker if marker and finding.verdict == "hidden" else ""
+    marked = meta["marked"] = marker if marker and finding.hidden else ""
     metadata[META_KEY] = meta
     if ours:
         flow.comment = f"{comment}{_SEP}{ours}" if comment else ours

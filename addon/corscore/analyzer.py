@@ -133,7 +133,9 @@ class _Pending:
         self.cap = cap
         self._items: OrderedDict[str, _Preflight] = OrderedDict()
         self._methods: dict[str, int] = {}
-        self.first_ts = float("inf")  # the oldest item's timestamp: when expiry may start
+        # The oldest item's timestamp, kept (not looked up) because the adapter asks
+        # expiry_due() on every request while something is pending.
+        self.first_ts = float("inf")
 
     def __len__(self) -> int:
         return len(self._items)
@@ -301,7 +303,7 @@ class Analyzer:
             finding.credentials = list(hop.evidence)
             finding.credentials_mode = "include" if hop.include else "omit-or-same-origin"
             failure = fail_incl if hop.include else fail_omit
-            if hop.include and checks_incl is not None:
+            if hop.include:
                 finding.checks = checks_incl
             if failure is not None:
                 self._fail(finding, failure, ex, not_sent=True)
