@@ -46,9 +46,7 @@ class Report:
         metadata dict is kept by reference, not copied: annotate() writes a new one for
         every change. ``final=False``: this finding may still be replaced."""
         meta = finding if isinstance(finding, dict) else finding.to_metadata()
-        old = None
-        if self._open or self.flows:
-            old = self._open.pop(key, None) or self.flows.pop(key, None)
+        old = self._open.pop(key, None) or self.flows.pop(key, None)
         if old is not None:
             self._count(old[0], -1)
         else:
