@@ -211,8 +211,8 @@ def offline(runs: int, flows: int) -> None:
 def breakdown(cap: str, flows: int, runs: int = 3) -> None:
     """Where the offline cost goes, in this process: the capture read as mitmdump -nr
     reads it, with and without the addon's hooks; time inside the hooks, time in the
-    cyclic garbage collector, and the rest (allocator and cache effects of the work the
-    hooks do, paid by the reading that follows)."""
+    cyclic garbage collector, and the rest (outside the hooks: the reading that follows
+    runs slower)."""
     import gc
 
     from mitmproxy import io
@@ -266,7 +266,7 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
     print(f"  offline breakdown (in-process, best of {runs}): reading {b[0] * us:.0f} us/flow; "
           f"the addon adds {extra * us:.0f} us/flow = {inside * us:.0f} inside its hooks "
           f"+ {gc_extra * us:.0f} in the garbage collector + {(extra - inside - gc_extra) * us:.0f} "
-          f"elsewhere (allocator and cache effects on the reading)", flush=True)
+          f"outside them (the reading that follows runs slower)", flush=True)
 
 
 def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
