@@ -187,6 +187,52 @@ def test_pending_preflight_settles_when_actual_arrives(addon):
         assert not pf.marked
 
 
+class UpdateSpy:
+    """Records every update event: the flows of each, in order."""
+
+    def __init__(self):
+        self.events = []
+
+    def update(self, flows):
+        self.events.append([f.id for f in flows])
+
+
+def test_settled_flows_are_announced_in_one_update_at_the_next_tick_or_done(addon):
+    spy = UpdateSpy()
+    with taddons.context(addon, spy):
+        pfs = []
+        for i in range(3):
+            pf = credentials_only_preflight()
+            pf.request.url = f"http://127.0.0.1:9000/data{i}"
+            pf.request.timestamp_start = 100.0 + i
+            pfs.append(run(addon, pf))
+        later = cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0)
+        run(addon, later)  # 100 s later: every preflight expired unfollowed
+        assert all(pf.marked == ":no_entry:" for pf in pfs)
+        assert spy.events == []  # not yet announced: batched
+        addon._flush_updates()  # what the timer does every 0.25 s
+        assert spy.events == [[pf.id for pf in pfs]]
+        addon._flush_updates()
+        assert len(spy.events) == 1  # nothing twice
+        pf = run(addon, credentials_only_preflight())
+        addon.done()  # settles the last one and announces it
+        assert spy.events[-1] == [pf.id]
+
+
+def test_update_batch_is_sent_when_full(addon):
+    spy = UpdateSpy()
+    with taddons.context(addon, spy):
+        pfs = []
+        for i in range(cors_creds.UPDATE_BATCH + 1):
+            pf = credentials_only_preflight()
+            pf.request.url = f"http://127.0.0.1:9000/data{i}"
+            pf.request.timestamp_start = 100.0 + i * 10  # each expires on the next one
+            pfs.append(run(addon, pf))
+        assert spy.events == [[pf.id for pf in pfs[:cors_creds.UPDATE_BATCH]]]
+        assert len(addon._changed) == 0  # the newest still awaits its actual request
+        assert pfs[-1].id in addon.awaiting
+
+
 def test_pending_preflight_without_actual_is_marked_at_done(addon):
     with taddons.context(addon):
         pf = credentials_only_preflight()

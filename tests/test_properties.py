@@ -210,12 +210,15 @@ def test_core_never_raises_and_is_deterministic(seq):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(exchange_st, max_size=8), st.lists(st.floats(0, 10_000), max_size=8))
 def test_expiry_due_says_exactly_whether_expire_settles_anything(seq, clock):
-    """The adapter tests ``expiry_due`` on every request and calls ``expire`` only
-    when it says so: it must never hide a due expiry nor promise one."""
+    """The adapter tests ``has_pending`` and ``expiry_due`` on every request and calls
+    ``expire`` only when they say so: they must never hide a due expiry nor promise one."""
     a = Analyzer(max_entries=3, preflight_wait=2.0)
     for ex, now in zip(seq, clock + [ex.timestamp for ex in seq]):
         a.request(ex)
         a.response(ex)
+        pending = list(a._pending._items.values())  # what has_pending() summarises
+        assert a.has_pending() == bool(pending)
+        assert a.has_pending(ex.method) == any(pf.req.method == ex.method for pf in pending)
         due = a.expiry_due(now)
         assert due == bool(a.expire(now))
         assert not a.expiry_due(now)

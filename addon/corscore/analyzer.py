@@ -132,7 +132,7 @@ class _Pending:
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self._items: OrderedDict[str, _Preflight] = OrderedDict()
-        self._methods: dict[str, int] = {}
+        self.methods: dict[str, int] = {}  # requested method -> pending preflights
         # The oldest item's timestamp, kept (not looked up) because the adapter asks
         # expiry_due() on every request while something is pending.
         self.first_ts = float("inf")
@@ -143,15 +143,12 @@ class _Pending:
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
-    def wants(self, method: str) -> bool:
-        return method in self._methods
-
     def put(self, key: str, pf: _Preflight) -> None:
         self.pop(key)
         if not self._items:
             self.first_ts = pf.ts
         self._items[key] = pf
-        self._methods[pf.req.method] = self._methods.get(pf.req.method, 0) + 1
+        self.methods[pf.req.method] = self.methods.get(pf.req.method, 0) + 1
         while len(self._items) > self.cap:
             self.pop(next(iter(self._items)))
 
@@ -161,11 +158,11 @@ class _Pending:
             if pf.ts == self.first_ts or not self._items:
                 first = self.oldest()
                 self.first_ts = first.ts if first is not None else float("inf")
-            n = self._methods[pf.req.method] - 1
+            n = self.methods[pf.req.method] - 1
             if n:
-                self._methods[pf.req.method] = n
+                self.methods[pf.req.method] = n
             else:
-                del self._methods[pf.req.method]
+                del self.methods[pf.req.method]
         return pf
 
     def oldest(self) -> _Preflight | None:
@@ -174,7 +171,7 @@ class _Pending:
     def drain(self) -> list[_Preflight]:
         out = list(self._items.values())
         self._items.clear()
-        self._methods.clear()
+        self.methods.clear()
         self.first_ts = float("inf")
         return out
 
@@ -205,7 +202,8 @@ class Analyzer:
     def has_pending(self, method: str | None = None) -> bool:
         """Whether a preflight awaits its actual request (only then do requests matter),
         or one for a request of this method."""
-        return self._pending.wants(method) if method is not None else bool(self._pending)
+        methods = self._pending.methods  # every pending preflight counts in it: one lookup
+        return method in methods if method is not None else bool(methods)
 
     def expiry_due(self, now: float) -> bool:
         """Whether ``expire(now)`` would settle anything: a one-comparison test callers
