@@ -270,58 +270,49 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
 
 
 def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
-    """Machine instructions the addon adds per flow, counted by valgrind (deterministic
-    for a given hash seed, so the mean over a few seeds): the capture read in one process
-    as mitmdump -nr reads it, with and without the addon's hooks. Everything the hooks
-    cause is counted, the collector included. Optional: needs valgrind."""
+    """Machine instructions the addon adds per flow, counted by valgrind in whole
+    ``mitmdump -nr`` runs (deterministic for a given hash seed, so the mean over a few
+    seeds): with this addon minus with the no-op script addon, each over ``flows`` flows
+    minus the same over 10 (start-up and shutdown cancel). Everything the addon causes in
+    mitmproxy is counted: its hooks, the events it sends, the collector. Optional: needs
+    valgrind."""
     import shutil
+    from concurrent.futures import ThreadPoolExecutor
 
     if shutil.which("valgrind") is None:
         print("INSTRUCTIONS: skipped (valgrind is not installed)", flush=True)
         return
+    small = 10
     with tempfile.TemporaryDirectory() as tmp:
+
+        def count(script: str, cap: str, seed: int) -> int:
+            out = os.path.join(tmp, f"cg.{os.path.basename(script)}.{os.path.basename(cap)}.{seed}")
+            subprocess.run(
+                ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--branch-sim=no",
+                 f"--cachegrind-out-file={out}", sys.executable, MITMDUMP, "-nr", cap,
+                 *QUIET, "-q", "-s", script],
+                env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True,
+                capture_output=True, timeout=1800)
+            with open(out) as fh:
+                return next(int(line.split()[1]) for line in fh if line.startswith("summary:"))
+
         for label, browser in (("the mix as above", False),
                                ("with a browser's and a server's other headers", True)):
-            cap = os.path.join(tmp, f"{browser}.mitm")
-            make_capture(cap, flows, browser)
-            extra = []
-            for seed in seeds:
-                count = {}
-                for mode in ("none", "hooks"):
-                    out = os.path.join(tmp, "cg.out")
-                    subprocess.run(
-                        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--branch-sim=no",
-                         f"--cachegrind-out-file={out}", sys.executable,
-                         os.path.abspath(__file__), "--stream-of", cap, mode],
-                        env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True,
-                        capture_output=True, timeout=1800)
-                    with open(out) as fh:
-                        count[mode] = next(int(line.split()[1]) for line in fh
-                                           if line.startswith("summary:"))
-                extra.append((count["hooks"] - count["none"]) / flows)
-            print(f"INSTRUCTIONS ({label}, {flows} flows): the addon adds "
-                  f"{statistics.mean(extra):,.0f} instructions a flow (hash seeds "
+            caps = {}
+            for n in (small, flows):
+                caps[n] = os.path.join(tmp, f"{browser}.{n}.mitm")
+                make_capture(caps[n], n, browser)
+            jobs = [(script, n, seed) for seed in seeds for script in (NOOP, ADDON)
+                    for n in (small, flows)]
+            with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+                got = dict(zip(jobs, pool.map(lambda j: count(j[0], caps[j[1]], j[2]), jobs)))
+            extra = [((got[ADDON, flows, s] - got[ADDON, small, s])
+                      - (got[NOOP, flows, s] - got[NOOP, small, s])) / (flows - small)
+                     for s in seeds]
+            print(f"INSTRUCTIONS ({label}, mitmdump -nr of {flows} flows, this addon minus the "
+                  f"no-op script): {statistics.mean(extra):,.0f} instructions a flow (hash seeds "
                   f"{', '.join(map(str, seeds))}: {', '.join(f'{x:,.0f}' for x in extra)})",
                   flush=True)
-
-
-def stream(cap: str, hooks: bool) -> None:
-    """Read a capture as mitmdump -nr does, through the addon's hooks or not."""
-    from mitmproxy import io
-    from mitmproxy.test import taddons
-
-    import cors_creds
-    from corscore.report import Report
-
-    addon = cors_creds.CorsCreds()
-    with taddons.context(addon):
-        addon.report = Report(max_flows=0)  # as in mitmdump without a report file
-        with open(cap, "rb") as fh:
-            for f in io.FlowReader(fh).stream():
-                if hooks:
-                    addon.request(f)
-                    addon.response(f)
-        addon.done()
 
 
 def core(n: int) -> None:
@@ -408,13 +399,9 @@ def main() -> None:
     ap.add_argument("--instruction-flows", type=int, default=1000)
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
                     help=argparse.SUPPRESS)
-    ap.add_argument("--stream-of", nargs=2, metavar=("CAPTURE", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.breakdown_of:
         breakdown(args.breakdown_of[0], int(args.breakdown_of[1]))
-        return
-    if args.stream_of:
-        stream(args.stream_of[0], args.stream_of[1] == "hooks")
         return
     import mitmproxy.version
 
