@@ -357,14 +357,12 @@ class CorsCreds:
                 while len(self.awaiting) > self.analyzer.max_entries:
                     del self.awaiting[next(iter(self.awaiting))]
             self._log(finding)
-        if changed:
+        for flow in changed:
             if self.deferral is not None:
-                for flow in changed:
-                    self.deferral.release(flow)
-            for flow in changed:
-                self._changed[flow.id] = flow
-            if len(self._changed) >= UPDATE_BATCH:
-                self._flush_updates()
+                self.deferral.release(flow)
+            self._changed[flow.id] = flow
+        if len(self._changed) >= UPDATE_BATCH:
+            self._flush_updates()
 
     def _flush_updates(self) -> None:
         """Tell the other addons (mitmweb's view) which earlier flows changed, in one

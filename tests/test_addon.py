@@ -229,7 +229,7 @@ def test_update_batch_is_sent_when_full(addon):
             pf.request.timestamp_start = 100.0 + i * 10  # each expires on the next one
             pfs.append(run(addon, pf))
         assert spy.events == [[pf.id for pf in pfs[:cors_creds.UPDATE_BATCH]]]
-        assert len(addon._changed) == 0  # the newest still awaits its actual request
+        assert not addon._changed  # all sent; the newest still awaits its actual request:
         assert pfs[-1].id in addon.awaiting
 
 
