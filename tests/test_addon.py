@@ -219,6 +219,32 @@ def test_settled_flows_are_announced_in_one_update_at_the_next_tick_or_done(addo
         assert spy.events[-1] == [pf.id]
 
 
+def test_timer_settles_a_lone_preflight_and_announces_it(addon):
+    """Live, no later flow comes: the 0.25 s timer ends the wait and sends the update."""
+    import asyncio
+    import time
+
+    spy = UpdateSpy()
+
+    async def body():
+        with taddons.context(addon, spy) as tctx:
+            tctx.configure(addon, cors_creds_preflight_wait=50)
+            addon.running()
+            pf = credentials_only_preflight()
+            pf.request.timestamp_start = time.time()  # a live flow
+            run(addon, pf)
+            assert spy.events == [] and pf.id in addon.awaiting
+            for _ in range(40):  # at most 2 s
+                await asyncio.sleep(0.05)
+                if spy.events:
+                    break
+            assert spy.events == [[pf.id]]
+            assert pf.marked == ":no_entry:" and pf.id not in addon.awaiting
+            addon.done()
+
+    asyncio.run(body())
+
+
 def test_update_batch_is_sent_when_full(addon):
     spy = UpdateSpy()
     with taddons.context(addon, spy):
