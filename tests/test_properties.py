@@ -185,6 +185,30 @@ def test_headers_the_core_does_not_read_never_change_a_finding(seq):
         [_only_read(ex) for ex in seq], Analyzer(max_entries=4))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(preflight_st, cors_exchange_st), min_size=1, max_size=6),
+       st.integers(1, 3))
+def test_remembered_preflight_verdicts_equal_fresh_ones(seq, repeats):
+    """Preflight verdicts are looked up by their inputs when seen before: with repeated
+    preflights (an app re-sending them whenever the preflight cache expires) every output
+    is what the analyzer computes afresh each time, and no finding shares a check dict
+    or a hint with another (each flow's metadata is its own)."""
+    seq = [Exchange(f"{ex.key}-{i}", ex.method, ex.url, ex.request_headers, ex.status,
+                    ex.response_headers, ex.timestamp + 10 * i)
+           for i in range(repeats + 1) for ex in seq]
+    fresh = Analyzer(max_entries=4, memo=0)
+    remembered = Analyzer(max_entries=4, memo=2)  # small: the memo also fills and clears
+    assert drive(seq, remembered) == drive(seq, fresh)
+    a = Analyzer(max_entries=4)
+    findings = [f for ex in seq for _, f in a.response(
+        Exchange(ex.key, ex.method, ex.url, ex.request_headers, ex.status,
+                 ex.response_headers, ex.timestamp))]  # kept alive: ids stay unique
+    ids = [id(c) for f in findings for c in f.checks]
+    hints = [f.if_credentialed for f in findings if f.if_credentialed]
+    ids += [id(h) for h in hints] + [id(h["fix_headers"]) for h in hints]
+    assert len(ids) == len(set(ids))
+
+
 def drive(seq, a: Analyzer) -> list:
     out = []
     for ex in seq:

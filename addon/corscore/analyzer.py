@@ -30,6 +30,13 @@ Update = tuple[str, Finding]
 
 PREFLIGHT_CACHE_DEFAULT = 5.0  # seconds, when Access-Control-Max-Age is absent
 PREFLIGHT_CACHE_CAP = 7200.0  # Chromium's cap
+PREFLIGHT_MEMO = 256  # preflight verdicts remembered by their inputs (0: none)
+
+# Every response header check_preflight reads: with the request, the status and these
+# values, its verdicts are fixed (a pure function), so repeats are looked up.
+_PREFLIGHT_READS = ("location", "access-control-allow-origin",
+                    "access-control-allow-credentials", "access-control-allow-methods",
+                    "access-control-allow-headers", "access-control-allow-private-network")
 
 
 def classify(ex: Exchange) -> str | None:
@@ -108,6 +115,30 @@ class _Hop:
     include: bool
     evidence: list[str]
     hop: int  # the index (1-based) the next hop will have
+
+
+class _PreflightVerdicts:
+    """check_preflight's verdicts on one set of inputs, without and with credentials,
+    with the checks and warnings recorded (never changed: findings get copies), and the
+    if-credentialed hint once rendered."""
+
+    __slots__ = ("fail_omit", "checks", "warnings", "fail_incl", "checks_incl", "hint")
+
+    def __init__(self, req: PreflightRequest, status: int | None,
+                 headers: dict[str, str]) -> None:
+        checks: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        checks_incl: list[dict[str, Any]] = []
+        self.fail_omit = check_preflight(req, status, headers, False, checks, warnings)
+        self.fail_incl = check_preflight(req, status, headers, True, checks_incl)
+        self.checks = tuple(checks)
+        self.warnings = tuple(warnings)
+        self.checks_incl = tuple(checks_incl)
+        self.hint: dict[str, Any] | None = None
+
+
+def _copies(checks: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    return [dict(c) for c in checks]
 
 
 class _Bounded(OrderedDict):
@@ -189,8 +220,10 @@ class Analyzer:
     """
 
     def __init__(self, *, max_entries: int = 4096, max_age: float = PREFLIGHT_CACHE_CAP,
-                 preflight_wait: float = 3.0) -> None:
+                 preflight_wait: float = 3.0, memo: int = PREFLIGHT_MEMO) -> None:
         self.preflight_wait = preflight_wait
+        self.memo = memo
+        self._verdicts: dict[tuple, _PreflightVerdicts] = {}  # inputs -> verdicts
         self.max_entries = max_entries
         self.max_age = max_age
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
@@ -278,17 +311,14 @@ class Analyzer:
         )
         headers = ex.resp_index
         url = _strip_fragment(ex.url)
-        hop = self._hops.get((url, req.method))
+        hop = self._hops.get((url, req.method)) if self._hops else None
         if hop is not None and hop.next_origin != origin:
             hop = None
-        checks: list[dict[str, Any]] = []
-        warnings: list[str] = []
-        fail_omit = check_preflight(req, ex.status, headers, False, checks, warnings)
-        checks_incl: list[dict[str, Any]] | None = [] if hop is not None else None
-        fail_incl = check_preflight(req, ex.status, headers, True, checks_incl)
+        v = self._preflight_verdicts(req, ex.status, headers)
+        fail_omit, fail_incl = v.fail_omit, v.fail_incl
         finding = Finding(
             verdict="exposed", role="preflight", origin=origin, url=redact_url(ex.url),
-            method=req.method, warnings=warnings, checks=checks,
+            method=req.method, warnings=list(v.warnings), checks=_copies(v.checks),
         )
         finding.related["actual_method"] = req.method
         finding.related["requested_headers"] = list(req.headers)
@@ -302,21 +332,45 @@ class Analyzer:
             finding.credentials_mode = "include" if hop.include else "omit-or-same-origin"
             failure = fail_incl if hop.include else fail_omit
             if hop.include:
-                finding.checks = checks_incl
+                finding.checks = _copies(v.checks_incl)
             if failure is not None:
                 self._fail(finding, failure, ex, not_sent=True)
         elif fail_omit is not None:
             self._fail(finding, fail_omit, ex, not_sent=True)
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
-                finding.if_credentialed = self._hint(fail_incl, finding, ex)
+                finding.if_credentialed = self._preflight_hint(v, finding, ex)
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
-            finding.if_credentialed = self._hint(fail_incl, finding, ex)
+            finding.if_credentialed = self._preflight_hint(v, finding, ex)
             finding.related["awaiting_actual"] = True
             state.finding, state.fail_include = finding, fail_incl
             self._pending.put(ex.key, state)
         self._preflights.put((origin, url, req.method), state)
         return finding
+
+    def _preflight_verdicts(self, req: PreflightRequest, status: int | None,
+                            headers: dict[str, str]) -> _PreflightVerdicts:
+        """check_preflight's verdicts, looked up when these inputs were seen before (an
+        app repeats the same preflight whenever the browser's preflight cache expires)."""
+        if not self.memo:
+            return _PreflightVerdicts(req, status, headers)
+        key = (req, status, *[headers.get(name) for name in _PREFLIGHT_READS])
+        v = self._verdicts.get(key)
+        if v is None:
+            v = _PreflightVerdicts(req, status, headers)
+            if len(self._verdicts) >= self.memo:
+                self._verdicts.clear()  # simple and bounded: rebuilt from the next ones
+            self._verdicts[key] = v
+        return v
+
+    def _preflight_hint(self, v: _PreflightVerdicts, finding: Finding,
+                        ex: Exchange) -> dict[str, Any]:
+        """The if-credentialed hint of a preflight: fixed by the verdicts' inputs (the
+        origin, method and status among them), so rendered once per verdicts."""
+        if v.hint is None:
+            assert v.fail_incl is not None
+            v.hint = self._hint(v.fail_incl, finding, ex)
+        return {**v.hint, "fix_headers": list(v.hint["fix_headers"])}
 
     def _settle_followed(self, pf: _Preflight, actual: str) -> Finding:
         """The actual request arrived: the browser accepted the preflight, so the page
