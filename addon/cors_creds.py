@@ -174,6 +174,8 @@ class CorsCreds:
                 )
         if "cors_creds_report" in updated and self._running:
             self._size_report()
+        if "save_stream_file" in updated and self._running:
+            self._sync_deferral()
         if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
             raise exceptions.OptionsError(
                 f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
@@ -196,13 +198,22 @@ class CorsCreds:
             self.report.max_open = opts.cors_creds_max_entries
 
     def running(self) -> None:
-        if self.deferral is None:
-            self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
         self._running = True
+        self._sync_deferral()
         self._size_report()
         self._ensure_exit_addon()
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    def _sync_deferral(self) -> None:
+        """Hold back ``-w`` writes of open flows only while mitmproxy writes a stream
+        file: without one the wrapper around Save's hook would cost every flow a call."""
+        if getattr(ctx.options, "save_stream_file", None):  # Save may not be loaded
+            if self.deferral is None:
+                self.deferral = SaveDeferral.install(lambda f: f.id in self.awaiting)
+        elif self.deferral is not None:
+            self.deferral.uninstall()
+            self.deferral = None
 
     def _size_report(self) -> None:
         """Per-flow report entries cost memory and collector time on every flow: keep

@@ -270,6 +270,42 @@ def test_pending_preflight_without_actual_is_marked_at_done(addon):
         assert "will not send the PUT" in pf.comment
 
 
+def test_save_hook_is_wrapped_only_while_a_stream_file_is_written(tmp_path):
+    """Holding back -w writes of open preflights needs a wrapper around Save's response
+    hook; without a stream file it would only cost every flow a call, so it is there
+    exactly while save_stream_file is set, and a held preflight is still written."""
+    import asyncio
+
+    from mitmproxy import io
+    from mitmproxy.addons.save import Save
+
+    async def body():
+        save, addon = Save(), cors_creds.CorsCreds()
+        with taddons.context(save, addon) as tctx:
+            addon.running()
+            assert addon.deferral is None and "response" not in save.__dict__
+            path = tmp_path / "out.mitm"
+            for stream, wrapped in ((str(path), True), (None, False), (str(path), True)):
+                tctx.configure(save, save_stream_file=stream)
+                addon.configure({"save_stream_file"})
+                assert (addon.deferral is not None) == wrapped == ("response" in save.__dict__)
+            pf = cors_flow("OPTIONS", req=[("Access-Control-Request-Method", "PUT")],
+                           status=204, resp=[("Access-Control-Allow-Origin", PAGE),
+                                             ("Access-Control-Allow-Methods", "PUT")])
+            save.request(pf)
+            addon.request(pf)
+            addon.response(pf)
+            save.response(pf)  # the verdict is open: not written yet
+            assert pf.id in addon.deferral.held
+            addon.done()  # settled at shutdown, then written by Save's own done
+            save.done()
+            with open(path, "rb") as fh:
+                (written,) = list(io.FlowReader(fh).stream())
+            assert written.metadata["cors_creds"]["related"]["actual_followed"] is False
+
+    asyncio.run(body())
+
+
 def test_script_loads_through_mitmproxy(tmp_path):
     with taddons.context() as tctx:
         mod = tctx.script(ADDON)
