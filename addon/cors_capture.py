@@ -13,7 +13,12 @@ from mitmproxy import ctx, http
 from mitmproxy.net.http import url as mitm_url
 
 from corscore import Exchange, make_headers
-from corscore.http import REQUEST_HEADERS_READ, RESPONSE_ALL_IF, RESPONSE_HEADERS_READ
+from corscore.http import (
+    HTTP_WHITESPACE,
+    REQUEST_HEADERS_READ,
+    RESPONSE_ALL_IF,
+    RESPONSE_HEADERS_READ,
+)
 
 
 _PREFIXES: dict[tuple[bytes, str, int], str] = {}  # (scheme, host, port) -> "scheme://authority"
@@ -35,21 +40,48 @@ def url_of(req: http.Request) -> str:
     return prefix + d.path.decode("utf-8", "surrogateescape")
 
 
+def origin_header(req: http.Request) -> str | None:
+    """The request's Origin header as the core reads it (``Exchange.req("origin")``:
+    every line decoded as latin-1, trimmed, joined with ", "), from the raw fields
+    without building an Exchange."""
+    values = [v for n, v in req.data.headers.fields if len(n) == 6 and n.lower() == b"origin"]
+    if not values:
+        return None
+    return ", ".join([v.decode("latin-1").strip(HTTP_WHITESPACE) for v in values])
+
+
+_METHODS: dict[bytes, str] = {}  # raw method -> Request.method, for methods seen before
+_METHODS_CAP = 64
+
+
+def method_of(raw: bytes) -> str:
+    """``Request.method`` from the raw method bytes, decoded once per distinct method."""
+    method = _METHODS.get(raw)
+    if method is None:
+        method = raw.decode("utf-8", "surrogateescape").upper()
+        if len(_METHODS) < _METHODS_CAP:
+            _METHODS[raw] = method
+    return method
+
+
 def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
     """The facts of a mitmproxy flow, as the core wants them (without the response
     when ``response`` is False)."""
     req = flow.request
-    resp = flow.response if response else None
+    d = req.data  # the fields behind Request's properties, read without a call each
+    resp = flow.response.data if response and flow.response is not None else None
+    # Positional, in Exchange's field order (key, method, url, request headers, status,
+    # response headers, timestamp, websocket): keywords cost every flow a name lookup each.
     return Exchange(
-        key=flow.id,
-        method=req.method,
-        url=url_of(req),
-        request_headers=make_headers(req.headers.fields, REQUEST_HEADERS_READ),
-        status=resp.status_code if resp is not None else None,
-        response_headers=(make_headers(resp.headers.fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF)
-                          if resp is not None else None),
-        timestamp=req.timestamp_start or 0.0,
-        websocket=flow.websocket is not None,
+        flow.id,
+        method_of(d.method),
+        url_of(req),
+        make_headers(d.headers.fields, REQUEST_HEADERS_READ),
+        resp.status_code if resp is not None else None,
+        (make_headers(resp.headers.fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF)
+         if resp is not None else None),
+        d.timestamp_start or 0.0,
+        flow.websocket is not None,
     )
 
 

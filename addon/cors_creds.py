@@ -26,7 +26,7 @@ from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
 import cors_contentview
-from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of, url_of
+from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of, origin_header, url_of
 from corscore import Analyzer, Finding, redact_url
 from corscore.explain import explain
 from corscore.repeats import Repeats
@@ -67,7 +67,7 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
 
 
 def _has_origin(flow: http.HTTPFlow) -> bool:
-    for name, _ in flow.request.headers.fields:
+    for name, _ in flow.request.data.headers.fields:
         if len(name) == 6 and name.lower() == b"origin":
             return True
     return False
@@ -252,18 +252,19 @@ class CorsCreds:
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
         req = flow.request
-        ts = req.timestamp_start or 0.0
+        ts = req.data.timestamp_start or 0.0
         if ts > self._last_ts:  # the clock for _now(), kept inline: this runs on every flow
             self._last_ts = ts
-        self._last_mono = time.monotonic()
+            self._last_mono = time.monotonic()
         analyzer = self.analyzer
-        if not analyzer.has_pending():
+        pending = analyzer.pending_methods
+        if not pending:
             return  # only a preflight awaiting its actual request cares about requests
         try:
             updates = analyzer.expire(ts) if analyzer.expiry_due(ts) else []
             method = req.method
-            if (analyzer.has_pending(method) and self._wanted(flow)
-                    and analyzer.awaits(req.headers.get("origin"), url_of(req), method)):
+            if (method in pending and self._wanted(flow)
+                    and analyzer.awaits(origin_header(req), url_of(req), method)):
                 updates += analyzer.request(exchange_of(flow, response=False))
             if updates:
                 self._apply(updates, flow)
@@ -271,8 +272,10 @@ class CorsCreds:
             self._internal_error(flow, e)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None or not _has_origin(flow) or not self._wanted(flow):
+        if flow.response is None or not _has_origin(flow):
             return  # without an Origin header nothing is CORS
+        if self.filter is not None and not self.filter(flow):
+            return
         try:
             self._apply(self.analyzer.response(exchange_of(flow)), flow)
         except Exception as e:
@@ -362,12 +365,13 @@ class CorsCreds:
                 continue
             meta = annotate(flow, finding, marker)
             open_ = "awaiting_actual" in finding.related
-            self.report.add(key, meta, flow.request.timestamp_start or 0.0, not open_)
+            self.report.add(key, meta, flow.request.data.timestamp_start or 0.0, not open_)
             if open_:
                 self.awaiting[key] = flow
                 while len(self.awaiting) > self.analyzer.max_entries:
                     del self.awaiting[next(iter(self.awaiting))]
-            self._log(finding)
+            if meta["comment"]:  # the finding is noteworthy
+                self._log(finding)
         for flow in changed:
             if self.deferral is not None:
                 self.deferral.release(flow)

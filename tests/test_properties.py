@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
-from cors_capture import url_of
-from corscore import Analyzer, Exchange, make_headers
+from cors_capture import exchange_of, method_of, origin_header, url_of
+from corscore import Analyzer, Exchange, make_headers, redact_url
 from corscore.http import (
     REQUEST_HEADERS_READ,
     RESPONSE_ALL_IF,
@@ -265,6 +265,29 @@ flow_st = st.builds(
     _flow, method_st.filter(lambda m: m != "CONNECT"), url_st, headers_st,
     st.one_of(st.none(), st.sampled_from([200, 204, 302, 500])), headers_st,
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(flow_st, st.lists(st.sampled_from([b"Origin", b"ORIGIN", b"origin"]), max_size=3),
+       st.lists(value_st, min_size=3, max_size=3))
+def test_origin_header_and_method_are_what_the_exchange_holds(flow, names, values):
+    """The request hook reads the Origin header and the method straight from the raw
+    fields (no Exchange built for most requests): exactly what the core would see."""
+    flow.request.headers.fields = tuple(flow.request.headers.fields) + tuple(
+        (n, v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape"))
+        for n, v in zip(names, values))
+    ex = exchange_of(flow, response=False)
+    assert origin_header(flow.request) == ex.req("origin")
+    assert method_of(flow.request.data.method) == flow.request.method == ex.method
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab=&%?x\u00e9", max_size=20))
+def test_redact_url_replaces_every_query_value(query):
+    """A one-parameter query takes a shortcut: the result is the same as for the
+    general rule (each "name=value" becomes "name=…", a bare name stays)."""
+    want = "&".join(p.partition("=")[0] + "=…" if "=" in p else p for p in query.split("&"))
+    assert redact_url("http://h:1/p?" + query) == ("http://h:1/p?" + want if query else "http://h:1/p")
 
 
 def test_hooks_never_raise_and_never_touch_traffic():

@@ -228,6 +228,9 @@ class Analyzer:
         self.max_age = max_age
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
         self._pending = _Pending(max_entries)  # key -> _Preflight awaiting its actual
+        # requested method -> pending preflights (the same dict has_pending reads, never
+        # replaced): empty when nothing is pending, for callers that test every request.
+        self.pending_methods: dict[str, int] = self._pending.methods
         self._hops: _Bounded = _Bounded(max_entries)  # (url, method) -> _Hop
         self._aged_at = float("-inf")
 
@@ -422,11 +425,9 @@ class Analyzer:
         acao = rs.get("access-control-allow-origin")
         acac = rs.get("access-control-allow-credentials")
         failure = check_access(acao, acac, origin, include, checks)
-        finding = Finding(
-            verdict="exposed", role=role, origin=origin, url=redact_url(ex.url),
-            method=ex.method, credentials=evidence,
-            credentials_mode="include" if include else "omit-or-same-origin",
-            checks=checks,
+        finding = Finding(  # positional: the fields' order (faster than keywords)
+            "exposed", role, origin, redact_url(ex.url), ex.method, evidence,
+            "include" if include else "omit-or-same-origin", checks=checks,
         )
         if len(evidence) == 1 and evidence[0].startswith("authorization"):
             finding.confidence = "inferred"

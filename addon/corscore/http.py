@@ -125,7 +125,7 @@ def normalized_index(headers: Headers) -> dict[str, str]:
 
 
 def is_token(s: str) -> bool:
-    return bool(s) and all(c in _TOKEN_CHARS for c in s)
+    return bool(s) and _TOKEN_CHARS.issuperset(s)
 
 
 def parse_token_list(value: str | None) -> list[str] | None:
@@ -249,6 +249,9 @@ def redact_url(url: str) -> str:
         base = f"{scheme}{sep}{netloc}{slash}{path}"
     if not query:
         return base
+    if "&" not in query:  # one parameter: the common case, without a list
+        name, eq, _ = query.partition("=")
+        return f"{base}?{name}=…" if eq else f"{base}?{query}"
     return base + "?" + "&".join(
         [(p.partition("=")[0] + "=…") if "=" in p else p for p in query.split("&")])
 

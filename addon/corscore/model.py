@@ -158,7 +158,7 @@ class Finding:
         if not self.noteworthy:
             return ""
         parts = []
-        if self.hidden:
+        if self.verdict == "hidden":
             if texts is None:
                 texts = self._texts()
             line = f"CORS {self.reason}: {texts.explanation} — {texts.fix}"
@@ -180,7 +180,7 @@ class Finding:
     @property
     def noteworthy(self) -> bool:
         """Whether the flow gets a comment at all."""
-        return self.hidden or bool(self.hidden_headers) or bool(self.warnings)
+        return self.verdict == "hidden" or bool(self.hidden_headers) or bool(self.warnings)
 
     def log_line(self) -> str:
         return (f"[cors] {printable(self.method)} {printable(self.url, 300)} "

@@ -46,12 +46,15 @@ class Report:
         metadata dict is kept by reference, not copied: annotate() writes a new one for
         every change. ``final=False``: this finding may still be replaced."""
         meta = finding if isinstance(finding, dict) else finding.to_metadata()
-        old = self._open.pop(key, None) or self.flows.pop(key, None)
+        old = self._open.pop(key, None) if self._open else None
+        if old is None and self.flows:
+            old = self.flows.pop(key, None)
         if old is not None:
             self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
-        self._count(meta, +1)
+        if meta["verdict"] == "hidden":
+            self._count(meta, +1)
         if not final:
             self._open[key] = (meta, timestamp)
             while len(self._open) > self.max_open:
