@@ -5,6 +5,8 @@
 3. core     flows/s of the pure core alone, one core
 4. memory   RSS after 1 M synthetic flows through the addon's hooks vs after the first 10 k
 5. instructions  machine instructions the addon adds per flow (valgrind; skipped without it)
+6. contrast  (only with --only contrast) this addon next to a busy loop of the same
+   in-process cost: what each costs in mitmdump -nr
 
 Every figure that compares is a ratio of two variants measured in the same round (the
 variants interleaved), median over rounds; the offline figure comes with a breakdown of
@@ -269,6 +271,87 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
           f"outside them (the reading that follows runs slower)", flush=True)
 
 
+BUSY = os.path.join(HERE, "busy_addon.py")
+
+
+def _preloaded_cost(addon, cap: str, passes: int = 3) -> float:
+    """Seconds a flow of an addon's hooks over the capture read into memory first: the
+    addon's own work, without mitmdump around it. One test context for all passes (a
+    context's log handler outlives it); this addon starts each pass with fresh state."""
+    from mitmproxy import io
+    from mitmproxy.test import taddons
+
+    from corscore import Analyzer
+    from corscore.report import Report
+
+    best = float("inf")
+    with taddons.context(addon):
+        for _ in range(passes):
+            if hasattr(addon, "analyzer"):
+                addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
+                addon.report = Report(max_flows=0)  # as in mitmdump without a report file
+                addon.awaiting.clear()
+            with open(cap, "rb") as fh:
+                flows = list(io.FlowReader(fh).stream())
+            t = time.process_time()
+            for f in flows:
+                addon.request(f)
+                addon.response(f)
+            best = min(best, (time.process_time() - t) / len(flows))
+    return best
+
+
+def _busy(loops: int):
+    """A fresh instance of tests/busy_addon.py's addon, spinning ``loops`` a CORS flow."""
+    import importlib.util
+
+    os.environ["CORS_BUSY_LOOPS"] = str(loops)
+    spec = importlib.util.spec_from_file_location("busy_addon", BUSY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.addons[0]
+
+
+def contrast(runs: int, flows: int) -> None:
+    """This addon next to a busy loop that costs as much in-process: what each then costs
+    in mitmdump -nr (CPU time over the no-op script's). Plain work costs in mitmdump
+    about what it costs alone; the difference is what running among mitmproxy's own
+    work adds to this addon's."""
+    import resource
+
+    import cors_creds
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = os.path.join(tmp, "contrast.mitm")
+        make_capture(cap, flows)
+        addon_us = _preloaded_cost(cors_creds.CorsCreds(), cap) * 1e6
+        probe = 2000
+        probe_us = _preloaded_cost(_busy(probe), cap) * 1e6
+        loops = max(1, round(probe * addon_us / probe_us))
+        busy_us = _preloaded_cost(_busy(loops), cap) * 1e6  # the env var is set for mitmdump too
+        variants = {"noop": NOOP, "busy": BUSY, "addon": ADDON}
+        cpu = {k: [] for k in variants}
+        for i in range(runs):
+            order = list(variants) if i % 2 == 0 else list(reversed(variants))
+            for kind in order:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run([MITMDUMP, "-nr", cap, *QUIET, "-s", variants[kind]],
+                               capture_output=True, check=True, timeout=1800)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[kind].append(after.ru_utime + after.ru_stime
+                                 - before.ru_utime - before.ru_stime)
+            print(f"  contrast round {i + 1}: " + ", ".join(
+                f"{k} {cpu[k][-1]:.2f}s" for k in variants), flush=True)
+    in_md = {k: statistics.median(a - b for a, b in zip(cpu[k], cpu["noop"])) / flows * 1e6
+             for k in ("busy", "addon")}
+    print(f"CONTRAST ({flows} flows, {runs} rounds): in-process, capture read first, this "
+          f"addon's hooks cost {addon_us:.1f} us/flow and a busy loop ({loops} iterations on "
+          f"each flow with an Origin header) {busy_us:.1f} us/flow; in mitmdump -nr, CPU time "
+          f"over the no-op script's (median of the rounds' differences): busy loop "
+          f"{in_md['busy']:.1f} us/flow ({in_md['busy'] / busy_us:.1f}x), this addon "
+          f"{in_md['addon']:.1f} us/flow ({in_md['addon'] / addon_us:.1f}x)", flush=True)
+
+
 def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
     """Machine instructions the addon adds per flow, counted by valgrind in whole
     ``mitmdump -nr`` runs (deterministic for a given hash seed, so the mean over a few
@@ -387,7 +470,8 @@ def memory(total: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--only", choices=["live", "offline", "core", "memory", "instructions"],
+    ap.add_argument("--only", choices=["live", "offline", "core", "memory", "instructions",
+                                       "contrast"],
                     action="append")
     ap.add_argument("--runs", type=int, default=3, help="offline rounds")
     ap.add_argument("--live-runs", type=int, default=5)
@@ -397,6 +481,8 @@ def main() -> None:
     ap.add_argument("--core-flows", type=int, default=100_000)
     ap.add_argument("--memory-flows", type=int, default=1_000_000)
     ap.add_argument("--instruction-flows", type=int, default=1000)
+    ap.add_argument("--contrast-flows", type=int, default=20_000)
+    ap.add_argument("--contrast-runs", type=int, default=6)
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -418,6 +504,8 @@ def main() -> None:
         offline(args.runs, args.offline_flows)
     if "instructions" in only:
         instructions(args.instruction_flows)
+    if "contrast" in only:
+        contrast(args.contrast_runs, args.contrast_flows)
 
 
 if __name__ == "__main__":
