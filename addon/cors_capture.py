@@ -40,6 +40,15 @@ def url_of(req: http.Request) -> str:
     return prefix + d.path.decode("utf-8", "surrogateescape")
 
 
+def has_origin(req: http.Request) -> bool:
+    """Whether the request has an Origin header (without it nothing is CORS): the test on
+    every response, so no value is decoded; the same names as ``origin_header``."""
+    for name, _ in req.data.headers.fields:
+        if len(name) == 6 and name.lower() == b"origin":
+            return True
+    return False
+
+
 def origin_header(req: http.Request) -> str | None:
     """The request's Origin header as the core reads it (``Exchange.req("origin")``:
     every line decoded as latin-1, trimmed, joined with ", "), from the raw fields

@@ -26,7 +26,14 @@ from mitmproxy import flow as mflow
 from mitmproxy.utils import emoji
 
 import cors_contentview
-from cors_capture import ReadErrorExplainer, SaveDeferral, exchange_of, origin_header, url_of
+from cors_capture import (
+    ReadErrorExplainer,
+    SaveDeferral,
+    exchange_of,
+    has_origin,
+    origin_header,
+    url_of,
+)
 from corscore import Analyzer, Finding, redact_url
 from corscore.explain import explain
 from corscore.repeats import Repeats
@@ -64,13 +71,6 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
     if marked:
         flow.marked = marked
     return meta
-
-
-def _has_origin(flow: http.HTTPFlow) -> bool:
-    for name, _ in flow.request.data.headers.fields:
-        if len(name) == 6 and name.lower() == b"origin":
-            return True
-    return False
 
 
 class ExitCode:
@@ -272,10 +272,8 @@ class CorsCreds:
             self._internal_error(flow, e)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None or not _has_origin(flow):
+        if flow.response is None or not has_origin(flow.request) or not self._wanted(flow):
             return  # without an Origin header nothing is CORS
-        if self.filter is not None and not self.filter(flow):
-            return
         try:
             self._apply(self.analyzer.response(exchange_of(flow)), flow)
         except Exception as e:

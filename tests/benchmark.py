@@ -210,6 +210,16 @@ def offline(runs: int, flows: int) -> None:
           f"(target >= 95%); medians of {runs} rounds, ratios within each round", flush=True)
 
 
+def _fresh_state(addon) -> None:
+    """This addon as at start, as mitmdump runs it without a report file (counts only)."""
+    from corscore import Analyzer
+    from corscore.report import Report
+
+    addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
+    addon.report = Report(max_flows=0)
+    addon.awaiting.clear()
+
+
 def breakdown(cap: str, flows: int, runs: int = 3) -> None:
     """Where the offline cost goes, in this process: the capture read as mitmdump -nr
     reads it, with and without the addon's hooks; time inside the hooks, time in the
@@ -234,9 +244,7 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
             gc_time[0] += time.perf_counter() - started[0]
 
     def one(addon, hooks: bool) -> tuple[float, float, float]:
-        addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
-        addon.report = Report(max_flows=0)  # as in mitmdump without a report file
-        addon.awaiting.clear()
+        _fresh_state(addon)
         gc.collect()
         gc_time[0] = inside = 0.0
         pc = time.perf_counter
@@ -281,16 +289,11 @@ def _preloaded_cost(addon, cap: str, passes: int = 3) -> float:
     from mitmproxy import io
     from mitmproxy.test import taddons
 
-    from corscore import Analyzer
-    from corscore.report import Report
-
     best = float("inf")
     with taddons.context(addon):
         for _ in range(passes):
             if hasattr(addon, "analyzer"):
-                addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
-                addon.report = Report(max_flows=0)  # as in mitmdump without a report file
-                addon.awaiting.clear()
+                _fresh_state(addon)
             with open(cap, "rb") as fh:
                 flows = list(io.FlowReader(fh).stream())
             t = time.process_time()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
-from cors_capture import exchange_of, method_of, origin_header, url_of
+from cors_capture import exchange_of, has_origin, method_of, origin_header, url_of
 from corscore import Analyzer, Exchange, make_headers, redact_url
 from corscore.http import (
     REQUEST_HEADERS_READ,
@@ -272,13 +272,15 @@ flow_st = st.builds(
 @given(flow_st, st.lists(st.sampled_from([b"Origin", b"ORIGIN", b"origin"]), max_size=3),
        st.lists(value_st, min_size=3, max_size=3))
 def test_origin_header_and_method_are_what_the_exchange_holds(flow, names, values):
-    """The request hook reads the Origin header and the method straight from the raw
-    fields (no Exchange built for most requests): exactly what the core would see."""
+    """The hooks read the Origin header (or only whether there is one) and the method
+    straight from the raw fields (no Exchange built for most flows): exactly what the
+    core would see."""
     flow.request.headers.fields = tuple(flow.request.headers.fields) + tuple(
         (n, v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape"))
         for n, v in zip(names, values))
     ex = exchange_of(flow, response=False)
     assert origin_header(flow.request) == ex.req("origin")
+    assert has_origin(flow.request) == (ex.req("origin") is not None)
     assert method_of(flow.request.data.method) == flow.request.method == ex.method
 
 

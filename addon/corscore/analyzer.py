@@ -238,7 +238,7 @@ class Analyzer:
     def has_pending(self, method: str | None = None) -> bool:
         """Whether a preflight awaits its actual request (only then do requests matter),
         or one for a request of this method."""
-        methods = self._pending.methods  # every pending preflight counts in it: one lookup
+        methods = self.pending_methods  # every pending preflight counts in it: one lookup
         return method in methods if method is not None else bool(methods)
 
     def expiry_due(self, now: float) -> bool:
