@@ -31,10 +31,12 @@ from cors_capture import (
     SaveDeferral,
     exchange_of,
     has_origin,
+    method_of,
     origin_header,
     url_of,
 )
 from corscore import Analyzer, Finding, redact_url
+from corscore.analyzer import actual_signature
 from corscore.explain import explain
 from corscore.repeats import Repeats
 from corscore.report import Report
@@ -275,9 +277,25 @@ class CorsCreds:
         if flow.response is None or not has_origin(flow.request) or not self._wanted(flow):
             return  # without an Origin header nothing is CORS
         try:
-            self._apply(self.analyzer.response(exchange_of(flow)), flow)
+            self._apply(self._response_updates(flow), flow)
         except Exception as e:
             self._internal_error(flow, e)
+
+    def _response_updates(self, flow: http.HTTPFlow) -> list:
+        """The core's updates for a response: looked up when an earlier exchange had the
+        same inputs (an app calls the same endpoints over and over), computed otherwise."""
+        if flow.websocket is not None:
+            return self.analyzer.response(exchange_of(flow))
+        req, resp = flow.request.data, flow.response.data
+        url = url_of(flow.request)
+        signature = actual_signature(method_of(req.method), url, req.headers.fields,
+                                     resp.status_code, resp.headers.fields)
+        if signature is not None:
+            updates = self.analyzer.remembered_response(signature, flow.id, url,
+                                                        req.timestamp_start or 0.0)
+            if updates is not None:
+                return updates
+        return self.analyzer.response(exchange_of(flow), signature)
 
     # -- commands
     @command.command("cors.explain")

@@ -5,6 +5,7 @@ import pytest
 from helpers import API, COOKIE, PAGE, XAPI, ex, good, preflight
 
 from corscore import Analyzer, classify
+from corscore.analyzer import actual_signature
 
 
 def run(a, e):
@@ -363,3 +364,33 @@ def test_control_characters_and_huge_values_stay_out_of_the_one_line_comment():
     assert len(f.to_metadata()["failed_parameter"]) == 2048
     g = one(ex(req=COOKIE, resp=good() + [("Access-Control-Expose-Headers", "*"), ("x-\x00", "1")]))
     assert g.comment().isprintable()
+
+
+def _signature(e):
+    return actual_signature(e.method, e.url, e.request_headers, e.status, e.response_headers)
+
+
+def test_a_signature_keeps_no_secret_and_no_huge_value():
+    token, sid = "tok-SECRET-1", "sid-SECRET-2"
+    cors = ex(req=[("Cookie", f"sid={sid}; theme={sid}")], url=API + "/x?token=" + token,
+              resp=[("Access-Control-Allow-Origin", PAGE)])
+    sig = _signature(cors)
+    assert sig is not None and token not in repr(sig) and sid not in repr(sig)
+    assert ("cookie", ("sid", "theme")) in sig[3]
+    assert _signature(ex(req=[("Authorization", "Bearer " + token)])) is None
+    assert _signature(ex(resp=[("Access-Control-Allow-Origin", "x" * 2000)])) is None
+    assert _signature(ex(url=API + "/" + "p" * 2000)) is None
+    assert _signature(preflight()) is None
+    assert _signature(ex(resp=[("Location", API + "/next")], status=302)) is None
+
+
+def test_remembered_findings_stay_few():
+    a = Analyzer(memo=8)
+    for i in range(100):
+        e = ex(key=str(i), url=f"{API}/p{i}")
+        got = a.remembered_response(_signature(e), e.key, e.url, e.timestamp)
+        assert got is None  # a new endpoint each time
+        a.response(e, _signature(e))
+        assert 1 <= len(a._findings) <= 8
+    e = ex(key="again", url=f"{API}/p99")
+    assert a.remembered_response(_signature(e), e.key, e.url, e.timestamp) == a.response(e)

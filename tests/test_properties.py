@@ -7,13 +7,14 @@ from __future__ import annotations
 import copy
 import logging
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
 import cors_creds
 from cors_capture import exchange_of, has_origin, method_of, origin_header, url_of
 from corscore import Analyzer, Exchange, make_headers, redact_url
+from corscore.analyzer import MEMO, actual_signature
 from corscore.http import (
     REQUEST_HEADERS_READ,
     RESPONSE_ALL_IF,
@@ -210,6 +211,161 @@ def test_remembered_preflight_verdicts_equal_fresh_ones(seq, repeats):
     assert len(ids) == len(set(ids))
 
 
+def drive_remembering(seq, a: Analyzer) -> list:
+    """As ``drive``, the way the adapter calls the core: the finding of a response looked
+    up by its signature when one was remembered."""
+    return [(k, f.to_metadata(), f.comment(), f.log_line()) for k, f in _remembering(seq, a)]
+
+
+def _remembering(seq, a: Analyzer) -> list:
+    out = []
+    for ex in seq:
+        out += a.request(ex)
+        sig = got = None
+        if ex.status is not None and not ex.websocket:
+            sig = actual_signature(ex.method, ex.url, ex.request_headers, ex.status,
+                                   ex.response_headers)
+        if sig is not None:
+            got = a.remembered_response(sig, ex.key, ex.url, ex.timestamp)
+        out += got if got is not None else a.response(ex, sig)
+        out += a.expire(ex.timestamp)
+    return out + a.flush()
+
+
+def _again(seq, repeats: int) -> list:
+    """The sequence, then again ``repeats`` times with new keys, later (a polling app)."""
+    return [Exchange(f"{ex.key}-{i}", ex.method, ex.url, ex.request_headers, ex.status,
+                     ex.response_headers, ex.timestamp + 10 * i, ex.websocket)
+            for i in range(repeats + 1) for ex in seq]
+
+
+cookie_st = st.lists(st.sampled_from([b"sid=1", b"sid=2", b"a=1; b=2", b"", b"b=3; sid=4"]),
+                     max_size=2).map(lambda vs: [(b"Cookie", v) for v in vs])
+
+
+def _some(name: bytes, *values: bytes):
+    """Zero or one header line of this name, from a few values: exchanges drawn from
+    such small sets repeat, or differ in one input only, again and again."""
+    return st.sampled_from([[]] + [[(name, v)] for v in values])
+
+
+# One input of an exchange each, with a few values (None: the header is absent).
+DIMENSIONS = {
+    "method": ["GET", "PUT", "OPTIONS"],
+    "url": ["http://127.0.0.2:9000/a", "http://127.0.0.2:9000/a?x=1#f",
+            "http://127.0.0.1:9000/next"],
+    "status": [200, 204, 302, 403, 500],
+    "cookies": [[], [(b"Cookie", b"sid=1")], [(b"Cookie", b"sid=2")], [(b"Cookie", b"")],
+                [(b"Cookie", b"a=1; b=2")], [(b"Cookie", b"sid=1"), (b"Cookie", b"b=3; sid=4")]],
+    **{name: [None, *values] for name, values in (
+        (b"Origin", [b"http://127.0.0.1:8000", b"http://127.0.0.2:9000", b"null"]),
+        (b"Sec-Fetch-Mode", [b"cors", b"no-cors"]),
+        (b"Sec-Fetch-Dest", [b"document", b"empty"]),
+        (b"Accept", [b"text/html", b"*/*"]),
+        (b"Authorization", [b"Bearer x"]),
+        (b"Access-Control-Request-Method", [b"PUT"]),
+        (b"Access-Control-Request-Headers", [b"x-a", b"authorization"]),
+    )},
+    **{(name,): [None, *values] for name, values in (
+        (b"Access-Control-Allow-Origin", [b"http://127.0.0.1:8000", b"*", b"null"]),
+        (b"Access-Control-Allow-Credentials", [b"true", b"TRUE"]),
+        (b"Access-Control-Allow-Methods", [b"PUT"]),
+        (b"Access-Control-Allow-Headers", [b"x-a"]),
+        (b"Location", [b"/next", b"http://127.0.0.1:9000/next"]),
+        (b"Access-Control-Expose-Headers", [b"x-b", b"*"]),
+        (b"X-B", [b"1"]),
+        (b"X-C", [b"1"]),
+    )},
+}
+
+
+def _exchange(key: str, ts: float, inputs: dict) -> Exchange:
+    req = [(n, v) for n, v in inputs.items() if isinstance(n, bytes) and v is not None]
+    resp = [(n[0], v) for n, v in inputs.items() if isinstance(n, tuple) and v is not None]
+    return Exchange(key, inputs["method"], inputs["url"], make_headers(req + inputs["cookies"]),
+                    inputs["status"], make_headers(resp), ts)
+
+
+# A CORS exchange more often than not: the origin of the page, a cross-origin URL.
+base_st = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in DIMENSIONS.items()}).map(
+    lambda d: {**d, b"Origin": d[b"Origin"] or b"http://127.0.0.1:8000"})
+
+
+# A preflight for PUT that announces an Authorization header (for how long it counts:
+# the analyzer's state, not the exchange).
+ANNOUNCING = {**{k: v[0] for k, v in DIMENSIONS.items()}, "method": "OPTIONS",
+              b"Origin": b"http://127.0.0.1:8000", b"Access-Control-Request-Method": b"PUT",
+              b"Access-Control-Request-Headers": b"authorization",
+              (b"Access-Control-Allow-Origin",): b"http://127.0.0.1:8000"}
+
+
+def near_repeats(base: dict) -> list[dict]:
+    """The exchange, then each exchange that differs from it in one input only (one
+    header, the status, the method or the URL), each followed by the first again: every
+    pair a signature must tell apart; then the first after a preflight for it that
+    announces Authorization."""
+    seq = [base]
+    for which, values in DIMENSIONS.items():
+        for v in values:
+            if v != base[which]:
+                seq += [{**base, which: v}, base]
+    return seq + [{**ANNOUNCING, "url": base["url"], b"Origin": base[b"Origin"]}, base]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.lists(exchange_st, max_size=6),
+                 st.lists(st.one_of(cors_exchange_st, preflight_st), max_size=6)),
+       st.lists(cookie_st, max_size=6), st.integers(1, 2), st.sampled_from([0, 1, 2, 64]))
+def test_remembered_findings_equal_fresh_ones(seq, cookies, repeats, memo):
+    """An actual response's finding is looked up by ``actual_signature`` (its inputs) when
+    an earlier response had the same: with repeats, different cookies (values and names),
+    preflights and redirects in between, every output is what the analyzer computes
+    afresh, and no two findings share a check dict or a hint."""
+    seq = [Exchange(ex.key, ex.method, ex.url, ex.request_headers + make_headers(c),
+                    ex.status, ex.response_headers, ex.timestamp, ex.websocket)
+           for ex, c in zip(seq, cookies + [[]] * len(seq))]
+    seq = _again(seq, repeats)
+    assert drive_remembering(seq, Analyzer(max_entries=4, memo=memo)) == drive(
+        seq, Analyzer(max_entries=4, memo=0))
+    updates = _remembering(seq, Analyzer(max_entries=4, memo=memo))
+    findings = list({id(f): f for _, f in updates}.values())
+    ids = [id(c) for f in findings for c in f.checks]
+    hints = [f.if_credentialed for f in findings if f.if_credentialed]
+    ids += [id(h) for h in hints] + [id(h["fix_headers"]) for h in hints]
+    ids += [id(f.related) for f in findings]
+    assert len(ids) == len(set(ids))
+
+
+# With credentials, Access-Control-Expose-Headers: * leaves every other header hidden:
+# the names of all the response's headers count (so such a response has no signature).
+CREDENTIALED_STAR_EXPOSE = {
+    **{k: v[0] for k, v in DIMENSIONS.items()}, b"Origin": b"http://127.0.0.1:8000",
+    b"Sec-Fetch-Mode": b"cors", "cookies": [(b"Cookie", b"sid=1")],
+    (b"Access-Control-Allow-Origin",): b"http://127.0.0.1:8000",
+    (b"Access-Control-Allow-Credentials",): b"true", (b"Access-Control-Expose-Headers",): b"*",
+}
+CREDENTIALED = {**CREDENTIALED_STAR_EXPOSE, (b"Access-Control-Expose-Headers",): None}
+# Whether a preflight announced the Authorization header, and when (state, again).
+AUTHORIZED = {**CREDENTIALED, "method": "PUT", "cookies": [], b"Authorization": b"Bearer x"}
+# A 302 at the redirect target, then a redirect there (a hop is expected), then again.
+AT_REDIRECT_TARGET = {**CREDENTIALED, "url": "http://127.0.0.1:9000/next", "status": 302}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base_st)
+@example(CREDENTIALED_STAR_EXPOSE)
+@example(CREDENTIALED)
+@example(AUTHORIZED)
+@example(AT_REDIRECT_TARGET)
+def test_a_signature_tells_apart_exchanges_that_differ_in_one_input(base):
+    """Each input the core reads changes the signature, or the finding is the same: after
+    an exchange, every exchange that differs from it in one input (and the first again)
+    gets exactly the finding computed afresh."""
+    seq = [_exchange(str(i), i * 0.5, inputs) for i, inputs in enumerate(near_repeats(base))]
+    assert drive_remembering(seq, Analyzer(max_entries=8)) == drive(
+        seq, Analyzer(max_entries=8, memo=0))
+
+
 def drive(seq, a: Analyzer) -> list:
     out = []
     for ex in seq:
@@ -321,6 +477,44 @@ def test_hooks_never_raise_and_never_touch_traffic():
         logging.getLogger().removeHandler(handler)
     assert not [r for r in records if r.levelno >= logging.ERROR]
     assert not [r for r in records if "internal error" in r.getMessage()]
+
+
+def _flow_of(key: str, ts: float, inputs: dict):
+    """A mitmproxy flow with these inputs (see DIMENSIONS), its headers as raw fields."""
+    req = [(n, v) for n, v in inputs.items() if isinstance(n, bytes) and v is not None]
+    resp = [(n[0], v) for n, v in inputs.items() if isinstance(n, tuple) and v is not None]
+    f = _flow(inputs["method"], inputs["url"].partition("#")[0], req + inputs["cookies"],
+              inputs["status"], resp)
+    f.id = key
+    f.request.timestamp_start = ts
+    return f
+
+
+def test_the_addon_remembers_findings_exactly():
+    """Through the hooks, with the raw header fields mitmproxy holds: every flow's
+    annotations are those of an addon that computes every finding afresh."""
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(base_st)
+    @example(CREDENTIALED_STAR_EXPOSE)
+    @example(CREDENTIALED)
+    @example(AUTHORIZED)
+    @example(AT_REDIRECT_TARGET)
+    def check(base):
+        seq = near_repeats(base)
+        out = []
+        for memo in (0, MEMO):
+            addon = cors_creds.CorsCreds()
+            addon.analyzer = Analyzer(memo=memo)
+            flows = [_flow_of(str(i), i * 0.5, inputs) for i, inputs in enumerate(seq)]
+            for f in flows:
+                addon.request(f)
+                addon.response(f)
+            addon.done()
+            out.append([(f.metadata.get("cors_creds"), f.comment, f.marked) for f in flows])
+        assert out[0] == out[1]
+
+    with taddons.context(cors_creds.CorsCreds()):
+        check()
 
 
 secret_st = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=12, max_size=24)

@@ -7,6 +7,7 @@ is bounded in entries and in age.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -23,20 +24,77 @@ from .checks import (
     is_redirect,
     parse_preflight_request,
 )
-from .http import cookie_names, origin_of, redact_url, strip_userinfo
+from .http import (
+    REQUEST_HEADERS_READ,
+    RESPONSE_HEADERS_READ,
+    _name,
+    _NAMES,
+    cookie_names,
+    origin_of,
+    redact_url,
+    strip_userinfo,
+)
 from .model import Exchange, Finding, render_texts
 
 Update = tuple[str, Finding]
 
 PREFLIGHT_CACHE_DEFAULT = 5.0  # seconds, when Access-Control-Max-Age is absent
 PREFLIGHT_CACHE_CAP = 7200.0  # Chromium's cap
-PREFLIGHT_MEMO = 256  # preflight verdicts remembered by their inputs (0: none)
+MEMO = 256  # verdicts remembered by their inputs, for preflights and for actual
+# responses each (0: none)
 
 # Every response header check_preflight reads: with the request, the status and these
 # values, its verdicts are fixed (a pure function), so repeats are looked up.
 _PREFLIGHT_READS = ("location", "access-control-allow-origin",
                     "access-control-allow-credentials", "access-control-allow-methods",
                     "access-control-allow-headers", "access-control-allow-private-network")
+
+
+# What makes an actual response's finding depend on more than the exchange itself: an
+# Authorization header (whether a preflight announced it, and when), a Location (a
+# redirect: the next hop is expected), an Access-Control-Expose-Headers line (every
+# response header's name counts); a preflight (the correlation state changes).
+_UNREMEMBERED_RESPONSE = frozenset(("location", "access-control-expose-headers"))
+SIGNATURE_MAX_VALUE = 1024  # longer header values and URLs are not remembered (memory)
+
+
+def actual_signature(method: str, url: str, request_fields, status: int,
+                     response_fields) -> tuple | None:
+    """Everything ``Analyzer.response`` reads of an exchange, as one hashable value, for
+    the exchanges whose finding depends on nothing else but the correlation with an
+    earlier preflight: the method, the redacted URL (its origin, path and query names),
+    the status, and the raw request and response header lines the core reads (names
+    lower-cased, values as given), the cookie lines reduced to the cookie names. None for
+    the others (see ``_UNREMEMBERED_RESPONSE``), and for exchanges with a value or a URL
+    longer than ``SIGNATURE_MAX_VALUE`` (remembered values stay small). Fields are the
+    proxy's raw ``(name, value)`` pairs, bytes or str. No secret is kept: the Cookie
+    values are reduced to names, and an Authorization header means no signature."""
+    if len(url) > SIGNATURE_MAX_VALUE:
+        return None
+    req = []
+    cookies = None
+    names = _NAMES
+    for n, v in request_fields:
+        name = names.get(n) or _name(n)
+        if name in REQUEST_HEADERS_READ:
+            if name == "cookie":
+                cookies = [v] if cookies is None else [*cookies, v]
+            elif name == "authorization" or len(v) > SIGNATURE_MAX_VALUE or (
+                    name == "access-control-request-method" and method == "OPTIONS"):
+                return None
+            else:
+                req.append((name, v))
+    resp = []
+    for n, v in response_fields:
+        name = names.get(n) or _name(n)
+        if name in RESPONSE_HEADERS_READ:
+            if name in _UNREMEMBERED_RESPONSE or len(v) > SIGNATURE_MAX_VALUE:
+                return None
+            resp.append((name, v))
+    if cookies is not None:  # names only: values are secrets, and vary
+        req.append(("cookie", tuple(cookie_names(
+            [c.decode("latin-1") if isinstance(c, bytes) else c for c in cookies]))))
+    return (method, redact_url(url), status, tuple(req), tuple(resp))
 
 
 def classify(ex: Exchange) -> str | None:
@@ -137,7 +195,10 @@ class _PreflightVerdicts:
         self.hint: dict[str, Any] | None = None
 
 
-def _copies(checks: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+_UNKNOWN: Any = object()  # nothing remembered
+
+
+def _copies(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(c) for c in checks]
 
 
@@ -214,16 +275,20 @@ class Analyzer:
       for earlier flows it settles (a pending preflight whose actual request arrived).
     - ``response(ex)``: the exchange is complete. Returns updates, the first one for
       this exchange when it is a CORS exchange.
+    - ``remembered_response(signature, …)``: the same, looked up by the exchange's
+      ``actual_signature`` when an earlier exchange had the same inputs (None: call
+      ``response(ex, signature)``, which remembers it).
     - ``expire(now)``: settle pending preflights whose actual request did not follow
       within ``preflight_wait`` seconds (flow time or wall time, caller's choice).
     - ``flush()``: settle everything pending (end of a capture).
     """
 
     def __init__(self, *, max_entries: int = 4096, max_age: float = PREFLIGHT_CACHE_CAP,
-                 preflight_wait: float = 3.0, memo: int = PREFLIGHT_MEMO) -> None:
+                 preflight_wait: float = 3.0, memo: int = MEMO) -> None:
         self.preflight_wait = preflight_wait
         self.memo = memo
         self._verdicts: dict[tuple, _PreflightVerdicts] = {}  # inputs -> verdicts
+        self._findings: dict[tuple, Finding | None] = {}  # actual_signature -> finding
         self.max_entries = max_entries
         self.max_age = max_age
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
@@ -269,14 +334,68 @@ class Analyzer:
             updates.append((pf.key, self._settle_followed(pf, ex.key)))
         return updates
 
-    def response(self, ex: Exchange) -> list[Update]:
+    def response(self, ex: Exchange, signature: tuple | None = None) -> list[Update]:
+        """``signature``: ``actual_signature`` of this exchange, when the caller has it:
+        the finding is then remembered for ``remembered_response``."""
         self._tick(ex.timestamp)
         kind = classify(ex)
+        if ex.websocket:  # not in the signature
+            signature = None
         if kind is None or ex.status is None or ex.response_headers is None:
+            if signature is not None and ex.status is not None:
+                self._remember(signature, None)
             return []
         if kind == PREFLIGHT:
             return [(ex.key, self._preflight(ex)), *self.expire(ex.timestamp)]
-        return [(ex.key, self._actual(ex))]
+        finding = self._actual(ex)
+        if signature is not None and finding.role == "actual" and "hop" not in finding.related:
+            self._remember(signature, finding)
+        return [(ex.key, finding)]
+
+    def remembered_response(self, signature: tuple, key: str, url: str,
+                            timestamp: float) -> list[Update] | None:
+        """What ``response`` returns for an exchange with this ``actual_signature``, from
+        the finding remembered for an earlier one: the same finding, with this exchange's
+        own relation to a preflight. None when nothing is remembered for it, or when a
+        redirect hop is expected at its URL: then call ``response``."""
+        t = self._findings.get(signature, _UNKNOWN)
+        if t is _UNKNOWN:
+            return None
+        if t is None:  # not a CORS exchange
+            self._tick(timestamp)
+            return []
+        url = _strip_fragment(url)
+        method = t.method
+        if self._hops and (url, method) in self._hops:
+            return None
+        self._tick(timestamp)
+        pf = self._preflights.get((t.origin, url, method)) if self._preflights else None
+        hint = t.if_credentialed
+        return [(key, Finding(
+            t.verdict, t.role, t.origin, t.url, method, list(t.credentials), t.credentials_mode,
+            t.reason, t.failed_parameter, t.fields, t.confidence, t.warnings,
+            t.hidden_headers,
+            {**hint, "fix_headers": list(hint["fix_headers"])} if hint is not None else None,
+            {"preflight": pf.key} if pf is not None else {},
+            _copies(t.checks),
+        ))]
+
+    def _remember(self, signature: tuple, finding: Finding | None) -> None:
+        if not self.memo:
+            return
+        if len(self._findings) >= self.memo:
+            self._findings.clear()  # simple and bounded: rebuilt from the next ones
+        if finding is not None:  # a private copy: the caller's finding is the flow's
+            hint = finding.if_credentialed
+            finding = Finding(
+                finding.verdict, finding.role, finding.origin, finding.url, finding.method,
+                tuple(finding.credentials), finding.credentials_mode, finding.reason,
+                finding.failed_parameter, finding.fields, finding.confidence,
+                tuple(finding.warnings), tuple(finding.hidden_headers),
+                {**hint, "fix_headers": tuple(hint["fix_headers"])} if hint is not None else None,
+                {}, tuple(dict(c) for c in finding.checks),
+            )
+        self._findings[signature] = finding
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []

@@ -52,10 +52,10 @@ _NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, for names s
 _NAMES_CAP = 4096
 
 
-def _name(raw: bytes) -> str:
+def _name(raw: bytes | str) -> str:
     name = _NAMES.get(raw)
     if name is None:
-        name = raw.decode("latin-1").lower()
+        name = (raw.decode("latin-1") if isinstance(raw, bytes) else raw).lower()
         if len(_NAMES) < _NAMES_CAP:
             _NAMES[raw] = name
     return name
