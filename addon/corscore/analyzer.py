@@ -202,6 +202,19 @@ def _copies(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(c) for c in checks]
 
 
+def _copy(f: Finding, related: dict[str, Any], seq: type[list] | type[tuple]) -> Finding:
+    """The same finding with its own ``related`` and its own copies of every container
+    (check dicts, the hint), the sequences made ``seq`` (tuples for a remembered one)."""
+    hint = f.if_credentialed
+    return Finding(  # positional: the fields' order
+        f.verdict, f.role, f.origin, f.url, f.method, seq(f.credentials), f.credentials_mode,
+        f.reason, f.failed_parameter, f.fields, f.confidence, tuple(f.warnings),
+        tuple(f.hidden_headers),
+        {**hint, "fix_headers": seq(hint["fix_headers"])} if hint is not None else None,
+        related, seq([dict(c) for c in f.checks]),
+    )
+
+
 class _Bounded(OrderedDict):
     """An insertion-ordered map capped in entries; the oldest entries go first."""
 
@@ -370,32 +383,15 @@ class Analyzer:
             return None
         self._tick(timestamp)
         pf = self._preflights.get((t.origin, url, method)) if self._preflights else None
-        hint = t.if_credentialed
-        return [(key, Finding(
-            t.verdict, t.role, t.origin, t.url, method, list(t.credentials), t.credentials_mode,
-            t.reason, t.failed_parameter, t.fields, t.confidence, t.warnings,
-            t.hidden_headers,
-            {**hint, "fix_headers": list(hint["fix_headers"])} if hint is not None else None,
-            {"preflight": pf.key} if pf is not None else {},
-            _copies(t.checks),
-        ))]
+        return [(key, _copy(t, {"preflight": pf.key} if pf is not None else {}, list))]
 
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
         if not self.memo:
             return
         if len(self._findings) >= self.memo:
             self._findings.clear()  # simple and bounded: rebuilt from the next ones
-        if finding is not None:  # a private copy: the caller's finding is the flow's
-            hint = finding.if_credentialed
-            finding = Finding(
-                finding.verdict, finding.role, finding.origin, finding.url, finding.method,
-                tuple(finding.credentials), finding.credentials_mode, finding.reason,
-                finding.failed_parameter, finding.fields, finding.confidence,
-                tuple(finding.warnings), tuple(finding.hidden_headers),
-                {**hint, "fix_headers": tuple(hint["fix_headers"])} if hint is not None else None,
-                {}, tuple(dict(c) for c in finding.checks),
-            )
-        self._findings[signature] = finding
+        # A private copy, its sequences tuples: the caller's finding is the flow's.
+        self._findings[signature] = _copy(finding, {}, tuple) if finding is not None else None
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []
