@@ -211,7 +211,7 @@ def _copy(f: Finding, related: dict[str, Any], seq: type[list] | type[tuple]) ->
         f.reason, f.failed_parameter, f.fields, f.confidence, tuple(f.warnings),
         tuple(f.hidden_headers),
         {**hint, "fix_headers": seq(hint["fix_headers"])} if hint is not None else None,
-        related, seq([dict(c) for c in f.checks]),
+        related, seq(_copies(f.checks)),
     )
 
 
