@@ -198,6 +198,14 @@ class _PreflightVerdicts:
 _UNKNOWN: Any = object()  # nothing remembered
 
 
+def _keep(memo: dict, key: Any, value: Any, cap: int) -> None:
+    """Remember ``value`` by ``key`` in a memo of at most ``cap`` entries: cleared when
+    full, simple and bounded (rebuilt from the next inputs)."""
+    if len(memo) >= cap:
+        memo.clear()
+    memo[key] = value
+
+
 def _copies(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(c) for c in checks]
 
@@ -386,12 +394,10 @@ class Analyzer:
         return [(key, _copy(t, {"preflight": pf.key} if pf is not None else {}, list))]
 
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
-        if not self.memo:
-            return
-        if len(self._findings) >= self.memo:
-            self._findings.clear()  # simple and bounded: rebuilt from the next ones
         # A private copy, its sequences tuples: the caller's finding is the flow's.
-        self._findings[signature] = _copy(finding, {}, tuple) if finding is not None else None
+        if self.memo:
+            _keep(self._findings, signature,
+                  _copy(finding, {}, tuple) if finding is not None else None, self.memo)
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []
@@ -476,9 +482,7 @@ class Analyzer:
         v = self._verdicts.get(key)
         if v is None:
             v = _PreflightVerdicts(req, status, headers)
-            if len(self._verdicts) >= self.memo:
-                self._verdicts.clear()  # simple and bounded: rebuilt from the next ones
-            self._verdicts[key] = v
+            _keep(self._verdicts, key, v, self.memo)
         return v
 
     def _preflight_hint(self, v: _PreflightVerdicts, finding: Finding,
