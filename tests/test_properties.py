@@ -279,10 +279,16 @@ DIMENSIONS = {
 }
 
 
-def _exchange(key: str, ts: float, inputs: dict) -> Exchange:
+def _fields(inputs: dict) -> tuple[list, list]:
+    """The raw request (cookies included) and response header lines of these inputs."""
     req = [(n, v) for n, v in inputs.items() if isinstance(n, bytes) and v is not None]
     resp = [(n[0], v) for n, v in inputs.items() if isinstance(n, tuple) and v is not None]
-    return Exchange(key, inputs["method"], inputs["url"], make_headers(req + inputs["cookies"]),
+    return req + inputs["cookies"], resp
+
+
+def _exchange(key: str, ts: float, inputs: dict) -> Exchange:
+    req, resp = _fields(inputs)
+    return Exchange(key, inputs["method"], inputs["url"], make_headers(req),
                     inputs["status"], make_headers(resp), ts)
 
 
@@ -481,10 +487,8 @@ def test_hooks_never_raise_and_never_touch_traffic():
 
 def _flow_of(key: str, ts: float, inputs: dict):
     """A mitmproxy flow with these inputs (see DIMENSIONS), its headers as raw fields."""
-    req = [(n, v) for n, v in inputs.items() if isinstance(n, bytes) and v is not None]
-    resp = [(n[0], v) for n, v in inputs.items() if isinstance(n, tuple) and v is not None]
-    f = _flow(inputs["method"], inputs["url"].partition("#")[0], req + inputs["cookies"],
-              inputs["status"], resp)
+    req, resp = _fields(inputs)
+    f = _flow(inputs["method"], inputs["url"].partition("#")[0], req, inputs["status"], resp)
     f.id = key
     f.request.timestamp_start = ts
     return f
