@@ -405,7 +405,7 @@ def test_expiry_due_says_exactly_whether_expire_settles_anything(seq, clock):
         a.response(ex)
         pending = list(a._pending._items.values())  # what has_pending() summarises
         assert a.has_pending() == bool(pending)
-        assert a.has_pending(ex.method) == any(pf.req.method == ex.method for pf in pending)
+        assert a.has_pending(ex.method) == any(aw.method == ex.method for aw in pending)
         due = a.expiry_due(now)
         assert due == bool(a.expire(now))
         assert not a.expiry_due(now)

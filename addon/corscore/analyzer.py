@@ -151,16 +151,24 @@ def _max_age(value: str | None) -> float:
     return float(min(max(n, 0), PREFLIGHT_CACHE_CAP))
 
 
+# A preflight seen, what the browser's preflight cache keeps of it, by (origin, URL,
+# method): (flow key, time, expiry of the cache entry, requested header names). A plain
+# tuple of atomic values on purpose: CPython's collector stops tracking such tuples (not
+# named tuples, not instances), so the thousands kept do not make the whole process
+# pay for more full collections.
+_Preflight = tuple[str, float, float, tuple[str, ...]]
+
+
 @dataclass(slots=True)
-class _Preflight:
+class _Awaiting:
+    """A preflight that fails only for credentialed requests, while it awaits its actual
+    request (few at a time)."""
+
     key: str
     ts: float
-    req: PreflightRequest
-    url: str
-    expires: float  # until when the browser may reuse it (preflight cache)
-    # Only while it awaits its actual request (then dropped: state stays small):
-    finding: Finding | None = None
-    fail_include: Failure | None = None
+    method: str
+    finding: Finding
+    fail_include: Failure
 
 
 @dataclass(slots=True)
@@ -244,7 +252,7 @@ class _Pending:
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self._items: OrderedDict[str, _Preflight] = OrderedDict()
+        self._items: OrderedDict[str, _Awaiting] = OrderedDict()
         self.methods: dict[str, int] = {}  # requested method -> pending preflights
         # The oldest item's timestamp, kept (not looked up) because the adapter asks
         # expiry_due() on every request while something is pending.
@@ -256,32 +264,34 @@ class _Pending:
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
-    def put(self, key: str, pf: _Preflight) -> None:
+    def put(self, key: str, aw: _Awaiting) -> None:
         self.pop(key)
         if not self._items:
-            self.first_ts = pf.ts
-        self._items[key] = pf
-        self.methods[pf.req.method] = self.methods.get(pf.req.method, 0) + 1
+            self.first_ts = aw.ts
+        self._items[key] = aw
+        method = aw.method
+        self.methods[method] = self.methods.get(method, 0) + 1
         while len(self._items) > self.cap:
             self.pop(next(iter(self._items)))
 
-    def pop(self, key: str) -> _Preflight | None:
-        pf = self._items.pop(key, None)
-        if pf is not None:
-            if pf.ts == self.first_ts or not self._items:
+    def pop(self, key: str) -> _Awaiting | None:
+        aw = self._items.pop(key, None)
+        if aw is not None:
+            if aw.ts == self.first_ts or not self._items:
                 first = self.oldest()
                 self.first_ts = first.ts if first is not None else float("inf")
-            n = self.methods[pf.req.method] - 1
+            method = aw.method
+            n = self.methods[method] - 1
             if n:
-                self.methods[pf.req.method] = n
+                self.methods[method] = n
             else:
-                del self.methods[pf.req.method]
-        return pf
+                del self.methods[method]
+        return aw
 
-    def oldest(self) -> _Preflight | None:
+    def oldest(self) -> _Awaiting | None:
         return next(iter(self._items.values()), None)
 
-    def drain(self) -> list[_Preflight]:
+    def drain(self) -> list[_Awaiting]:
         out = list(self._items.values())
         self._items.clear()
         self.methods.clear()
@@ -336,7 +346,7 @@ class Analyzer:
         """Whether a pending preflight waits for exactly this request: a cheap test
         before building an Exchange for it."""
         pf = self._preflights.get((origin or "", _strip_fragment(url), method))
-        return pf is not None and pf.key in self._pending
+        return pf is not None and pf[0] in self._pending
 
     def state_size(self) -> int:
         return len(self._preflights) + len(self._pending) + len(self._hops)
@@ -351,8 +361,9 @@ class Analyzer:
         origin = ex.req("origin") or ""
         key = (origin, _strip_fragment(ex.url), ex.method)
         pf = self._preflights.get(key)
-        if pf is not None and self._pending.pop(pf.key) is not None:
-            updates.append((pf.key, self._settle_followed(pf, ex.key)))
+        aw = self._pending.pop(pf[0]) if pf is not None else None
+        if aw is not None:
+            updates.append((aw.key, self._settle_followed(aw, ex.key)))
         return updates
 
     def response(self, ex: Exchange, signature: tuple | None = None) -> list[Update]:
@@ -391,7 +402,7 @@ class Analyzer:
             return None
         self._tick(timestamp)
         pf = self._preflights.get((t.origin, url, method)) if self._preflights else None
-        return [(key, _copy(t, {"preflight": pf.key} if pf is not None else {}, list))]
+        return [(key, _copy(t, {"preflight": pf[0]} if pf is not None else {}, list))]
 
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
         # A private copy, its sequences tuples: the caller's finding is the flow's.
@@ -401,14 +412,14 @@ class Analyzer:
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []
-        while (pf := self._pending.oldest()) is not None and now - pf.ts >= self.preflight_wait:
-            self._pending.pop(pf.key)
-            out.append((pf.key, self._settle_unfollowed(pf)))
+        while (aw := self._pending.oldest()) is not None and now - aw.ts >= self.preflight_wait:
+            self._pending.pop(aw.key)
+            out.append((aw.key, self._settle_unfollowed(aw)))
         self._tick(now)
         return out
 
     def flush(self) -> list[Update]:
-        return [(pf.key, self._settle_unfollowed(pf)) for pf in self._pending.drain()]
+        return [(aw.key, self._settle_unfollowed(aw)) for aw in self._pending.drain()]
 
     # -- internals
     def _tick(self, ts: float) -> None:
@@ -417,14 +428,14 @@ class Analyzer:
             self._age_out(ts)
 
     def _age_out(self, now: float) -> None:
-        for table in (self._preflights, self._hops):
-            while table:
-                _, item = next(iter(table.items()))
-                if now - item.ts <= self.max_age and not (
-                    isinstance(item, _Preflight) and now > item.expires + self.max_age
-                ):
-                    break
-                table.popitem(last=False)
+        preflights, hops, max_age = self._preflights, self._hops, self.max_age
+        while preflights:
+            _, (_, ts, expires, _) = next(iter(preflights.items()))
+            if now - ts <= max_age and now <= expires + max_age:
+                break
+            preflights.popitem(last=False)
+        while hops and now - next(iter(hops.values())).ts > max_age:
+            hops.popitem(last=False)
 
     def _preflight(self, ex: Exchange) -> Finding:
         origin = ex.req("origin") or ""
@@ -446,10 +457,6 @@ class Analyzer:
         )
         finding.related["actual_method"] = req.method
         finding.related["requested_headers"] = list(req.headers)
-        state = _Preflight(
-            ex.key, ex.timestamp, req, url,
-            ex.timestamp + _max_age(ex.resp("access-control-max-age")),
-        )
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
             finding.related["hop"] = hop.hop
             finding.credentials = list(hop.evidence)
@@ -467,9 +474,12 @@ class Analyzer:
             # Passes unless the page asked for credentials: the actual request tells.
             finding.if_credentialed = self._preflight_hint(v, finding, ex)
             finding.related["awaiting_actual"] = True
-            state.finding, state.fail_include = finding, fail_incl
-            self._pending.put(ex.key, state)
-        self._preflights.put((origin, url, req.method), state)
+            self._pending.put(ex.key, _Awaiting(ex.key, ex.timestamp, req.method, finding,
+                                                fail_incl))
+        seen: _Preflight = (ex.key, ex.timestamp,
+                            ex.timestamp + _max_age(ex.resp("access-control-max-age")),
+                            req.headers)
+        self._preflights.put((origin, url, req.method), seen)
         return finding
 
     def _preflight_verdicts(self, req: PreflightRequest, status: int | None,
@@ -494,33 +504,30 @@ class Analyzer:
             v.hint = self._hint(v.fail_incl, finding, ex)
         return {**v.hint, "fix_headers": list(v.hint["fix_headers"])}
 
-    def _settle_followed(self, pf: _Preflight, actual: str) -> Finding:
+    def _settle_followed(self, aw: _Awaiting, actual: str) -> Finding:
         """The actual request arrived: the browser accepted the preflight, so the page
         did not ask for credentials."""
-        f, pf.finding, pf.fail_include = pf.finding, None, None
-        assert f is not None
+        f = aw.finding
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = True
         f.related["actual"] = actual
         f.credentials_mode = "omit-or-same-origin"
         return f
 
-    def _settle_unfollowed(self, pf: _Preflight) -> Finding:
+    def _settle_unfollowed(self, aw: _Awaiting) -> Finding:
         """No actual request followed a preflight that fails only for credentialed
         requests: the page asked for credentials and the browser stopped there."""
-        f, fail, pf.finding, pf.fail_include = pf.finding, pf.fail_include, None, None
-        assert f is not None
+        f, fail = aw.finding, aw.fail_include
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = False
         f.credentials = ["inferred: no actual request followed this preflight"]
         f.credentials_mode = "include"
         f.if_credentialed = None
-        if fail is not None:
-            f.verdict = "hidden"
-            f.reason = fail.reason
-            f.failed_parameter = fail.parameter
-            f.fields = {**fail.fields, **_not_sent(f.method)}
-            f.confidence = "inferred"
+        f.verdict = "hidden"
+        f.reason = fail.reason
+        f.failed_parameter = fail.parameter
+        f.fields = {**fail.fields, **_not_sent(f.method)}
+        f.confidence = "inferred"
         return f
 
     def _actual(self, ex: Exchange) -> Finding:
@@ -552,7 +559,7 @@ class Analyzer:
             finding.confidence = "inferred"
         pf = self._preflights.get((origin, url, ex.method)) if self._preflights else None
         if pf is not None:
-            finding.related["preflight"] = pf.key
+            finding.related["preflight"] = pf[0]
         hop_index = hop.hop if hop is not None else 1
         if hop is not None:
             finding.related["hop"] = hop.hop
@@ -604,10 +611,12 @@ class Analyzer:
         auth = rq.get("authorization")
         if auth is not None:
             pf = self._preflights.get((origin, url, ex.method))
-            announced = (
-                pf is not None and "authorization" in pf.req.headers
-                and ex.timestamp <= max(pf.expires, pf.ts + self.preflight_wait)
-            )
+            if pf is not None:
+                _, ts, expires, requested = pf
+                announced = ("authorization" in requested
+                             and ex.timestamp <= max(expires, ts + self.preflight_wait))
+            else:
+                announced = False
             if not announced:
                 evidence.append(
                     f"authorization ({_auth_scheme(auth)}, not announced by a preflight: "
