@@ -290,6 +290,21 @@ def test_state_is_capped():
     assert a.state_size() <= 3 * 50
 
 
+def test_kept_preflights_are_invisible_to_the_garbage_collector():
+    """The preflight table is the largest state kept (up to max_entries): its keys and
+    values hold atomic values only, so that CPython stops tracking them and full
+    collections of the whole process do not grow with it."""
+    import gc
+
+    a = Analyzer()
+    for i in range(20):
+        run(a, preflight(url=f"{API}/r{i}", headers="x-a, x-b", resp=PF_OK, ts=1000 + i))
+    gc.collect()
+    gc.collect()  # a tuple is let go once its items are: the inner ones first
+    assert len(a._preflights) == 20
+    assert not any(gc.is_tracked(k) or gc.is_tracked(v) for k, v in a._preflights.items())
+
+
 def test_state_ages_out():
     a = Analyzer(max_entries=10_000, max_age=60)
     for i in range(100):
