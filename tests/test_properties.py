@@ -494,9 +494,23 @@ def _flow_of(key: str, ts: float, inputs: dict):
     return f
 
 
+def _containers(value):
+    """Every list and dict in a metadata value, nested ones too."""
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _containers(v)
+    elif isinstance(value, list):
+        yield value
+        for v in value:
+            yield from _containers(v)
+
+
 def test_the_addon_remembers_findings_exactly():
     """Through the hooks, with the raw header fields mitmproxy holds: every flow's
-    annotations are those of an addon that computes every finding afresh."""
+    annotations are those of an addon that computes every finding afresh, and no two
+    flows' metadata share a list or a dict (a remembered finding's rendered metadata is
+    copied, never given out)."""
     @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(base_st)
     @example(CREDENTIALED_STAR_EXPOSE)
@@ -515,6 +529,8 @@ def test_the_addon_remembers_findings_exactly():
                 addon.response(f)
             addon.done()
             out.append([(f.metadata.get("cors_creds"), f.comment, f.marked) for f in flows])
+            ids = [id(c) for f in flows for c in _containers(f.metadata.get("cors_creds"))]
+            assert len(ids) == len(set(ids))  # each flow's metadata is its own
         assert out[0] == out[1]
 
     with taddons.context(cors_creds.CorsCreds()):

@@ -220,14 +220,15 @@ def _copies(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _copy(f: Finding, related: dict[str, Any], seq: type[list] | type[tuple]) -> Finding:
     """The same finding with its own ``related`` and its own copies of every container
-    (check dicts, the hint), the sequences made ``seq`` (tuples for a remembered one)."""
+    (check dicts, the hint), the sequences made ``seq`` (tuples for a remembered one),
+    and the same rendered metadata if any."""
     hint = f.if_credentialed
     return Finding(  # positional: the fields' order
         f.verdict, f.role, f.origin, f.url, f.method, seq(f.credentials), f.credentials_mode,
         f.reason, f.failed_parameter, f.fields, f.confidence, tuple(f.warnings),
         tuple(f.hidden_headers),
         {**hint, "fix_headers": seq(hint["fix_headers"])} if hint is not None else None,
-        related, seq(_copies(f.checks)),
+        related, seq(_copies(f.checks)), f.rendered,
     )
 
 
@@ -405,10 +406,14 @@ class Analyzer:
         return [(key, _copy(t, {"preflight": pf[0]} if pf is not None else {}, list))]
 
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
-        # A private copy, its sequences tuples: the caller's finding is the flow's.
+        # A private copy, its sequences tuples (the caller's finding is the flow's), its
+        # metadata rendered once for all the findings given out from it.
         if self.memo:
-            _keep(self._findings, signature,
-                  _copy(finding, {}, tuple) if finding is not None else None, self.memo)
+            t = None
+            if finding is not None:
+                t = _copy(finding, {}, tuple)
+                t.rendered = t.to_metadata(comment=True)
+            _keep(self._findings, signature, t, self.memo)
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []

@@ -107,6 +107,10 @@ class Finding:
     if_credentialed: dict[str, Any] | None = None
     related: dict[str, Any] = field(default_factory=dict)
     checks: Sequence[dict[str, Any]] = ()
+    # A remembered finding's metadata, rendered once (to_metadata(comment=True) of the
+    # analyzer's private copy, whose related is empty): shared by every finding given
+    # out from it, none of which is ever changed (see Analyzer.remembered_response).
+    rendered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def hidden(self) -> bool:
@@ -188,7 +192,24 @@ class Finding:
 
     def to_metadata(self, comment: bool = False) -> dict[str, Any]:
         """A plain JSON-like dict (no sets, no dataclasses) for flow.metadata; with
-        ``comment``, the comment() line too (texts rendered once for both)."""
+        ``comment``, the comment() line too (texts rendered once for both). A finding
+        given out from a remembered one copies its rendered metadata instead."""
+        base = self.rendered
+        if base is not None:
+            hint = self.if_credentialed
+            meta = {
+                **base,
+                "credentials": list(self.credentials),
+                "fix_headers": list(base["fix_headers"]),
+                "warnings": list(self.warnings),
+                "hidden_headers": list(self.hidden_headers),
+                "if_credentialed": dict(hint) if hint else None,
+                "related": dict(self.related),
+                "checks": list(self.checks),
+            }
+            if not comment:
+                del meta["comment"]
+            return meta
         texts = self._texts() if self.reason is not None else _NO_TEXTS
         meta = {
             "verdict": self.verdict,
