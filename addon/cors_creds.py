@@ -264,7 +264,7 @@ class CorsCreds:
             return  # only a preflight awaiting its actual request cares about requests
         try:
             updates = analyzer.expire(ts) if analyzer.expiry_due(ts) else []
-            method = req.method
+            method = method_of(req.data.method)
             if (method in pending and self._wanted(flow)
                     and analyzer.awaits(origin_header(req), url_of(req), method)):
                 updates += analyzer.request(exchange_of(flow, response=False))
@@ -284,11 +284,12 @@ class CorsCreds:
     def _response_updates(self, flow: http.HTTPFlow) -> list:
         """The core's updates for a response: looked up when an earlier exchange had the
         same inputs (an app calls the same endpoints over and over), computed otherwise."""
-        if flow.websocket is not None:
-            return self.analyzer.response(exchange_of(flow))
         req, resp = flow.request.data, flow.response.data
+        method = method_of(req.method)
+        if flow.websocket is not None or method == "OPTIONS":  # preflights: never looked up
+            return self.analyzer.response(exchange_of(flow))
         url = url_of(flow.request)
-        signature = actual_signature(method_of(req.method), url, req.headers.fields,
+        signature = actual_signature(method, url, req.headers.fields,
                                      resp.status_code, resp.headers.fields)
         if signature is not None:
             updates = self.analyzer.remembered_response(signature, flow.id, url,

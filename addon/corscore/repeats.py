@@ -25,4 +25,4 @@ class Repeats:
 
     @staticmethod
     def milestone(n: int) -> bool:
-        return n >= 10 and str(n).rstrip("0") == "1"
+        return n % 10 == 0 and str(n).rstrip("0") == "1"  # most counts: one modulo
