@@ -390,7 +390,9 @@ class Analyzer:
         """What ``response`` returns for an exchange with this ``actual_signature``, from
         the finding remembered for an earlier one: the same finding, with this exchange's
         own relation to a preflight. None when nothing is remembered for it, or when a
-        redirect hop is expected at its URL: then call ``response``."""
+        redirect hop is expected at its URL: then call ``response``. The finding given
+        out carries the remembered one's rendered metadata (``Finding.rendered``): like
+        every actual response's finding, it is never changed afterwards."""
         t = self._findings.get(signature, _UNKNOWN)
         if t is _UNKNOWN:
             return None
