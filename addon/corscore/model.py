@@ -195,8 +195,8 @@ class Finding:
         ``comment``, the comment() line too (texts rendered once for both). A finding
         given out from a remembered one copies its rendered metadata instead."""
         base = self.rendered
-        if base is not None:
-            hint = self.if_credentialed
+        if base is not None:  # every list and dict of the full rendering below, made afresh
+            hint = self.if_credentialed  # (test_the_addon_remembers_findings_exactly)
             meta = {
                 **base,
                 "credentials": list(self.credentials),
