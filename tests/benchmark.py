@@ -20,6 +20,7 @@ import asyncio
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,12 @@ def _live_rounds(runs: int, requests: int, concurrency: int, variants: dict, rat
                       f"req/CPU-s ({st.ok} ok, {st.errors} errors)", flush=True)
 
 
+def _children_cpu() -> float:
+    """User + system CPU time of this process's finished children so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def paired(values: dict[str, list[float]], a: str, b: str) -> float:
     """The median over rounds of a/b measured in the same round: a slow or fast spell of
     the machine moves both, so it cancels (a ratio of medians would not cancel it)."""
@@ -186,8 +193,10 @@ def offline(runs: int, flows: int) -> None:
               f"{time.monotonic() - t:.0f}s", flush=True)
         variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
         times = {k: [] for k in variants}
+        cpu = {k: [] for k in variants}  # mitmdump's own user+system time
         for i in range(runs):
             for kind, extra in variants.items():
+                before = _children_cpu()
                 t = time.monotonic()
                 p = subprocess.run([MITMDUMP, "-nr", cap, *QUIET, *extra], capture_output=True,
                                    text=True, timeout=1800)
@@ -196,8 +205,9 @@ def offline(runs: int, flows: int) -> None:
                     print(p.stdout[-2000:], p.stderr[-2000:])
                     raise SystemExit(f"mitmdump -nr failed ({kind})")
                 times[kind].append(dt)
-                print(f"  offline run {i + 1} {kind:5}: {dt:6.1f}s = {flows / dt:6.0f} flows/s",
-                      flush=True)
+                cpu[kind].append(_children_cpu() - before)
+                print(f"  offline run {i + 1} {kind:5}: {dt:6.1f}s = {flows / dt:6.0f} flows/s, "
+                      f"{cpu[kind][-1]:6.1f} CPU-s", flush=True)
         # in a process of its own, like the other variants (one mitmproxy test context each)
         subprocess.run([sys.executable, os.path.abspath(__file__), "--breakdown-of", cap,
                         str(flows)], check=True, timeout=1800)
@@ -208,6 +218,12 @@ def offline(runs: int, flows: int) -> None:
           f"{speed['noop']:.0f} ({paired(per_round, 'noop', 'bare'):.1%} of bare), this addon "
           f"{speed['addon']:.0f} = {paired(per_round, 'addon', 'noop'):.1%} of the no-op run "
           f"(target >= 95%); medians of {runs} rounds, ratios within each round", flush=True)
+    per_cpu = {k: [flows / t for t in v] for k, v in cpu.items()}
+    print(f"OFFLINE per CPU-second of mitmdump (its own user+system time; steadier than wall "
+          f"time when the machine is shared): no-op addon {paired(per_cpu, 'noop', 'bare'):.1%} "
+          f"of bare, this addon {paired(per_cpu, 'addon', 'noop'):.1%} of the no-op run; by "
+          f"round: {', '.join(f'{a / n:.1%}' for a, n in zip(per_cpu['addon'], per_cpu['noop']))}",
+          flush=True)
 
 
 def _fresh_state(addon) -> None:
@@ -320,8 +336,6 @@ def contrast(runs: int, flows: int) -> None:
     in mitmdump -nr (CPU time over the no-op script's). Plain work costs in mitmdump
     about what it costs alone; the difference is what running among mitmproxy's own
     work adds to this addon's."""
-    import resource
-
     import cors_creds
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -337,12 +351,10 @@ def contrast(runs: int, flows: int) -> None:
         for i in range(runs):
             order = list(variants) if i % 2 == 0 else list(reversed(variants))
             for kind in order:
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                before = _children_cpu()
                 subprocess.run([MITMDUMP, "-nr", cap, *QUIET, "-s", variants[kind]],
                                capture_output=True, check=True, timeout=1800)
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu[kind].append(after.ru_utime + after.ru_stime
-                                 - before.ru_utime - before.ru_stime)
+                cpu[kind].append(_children_cpu() - before)
             print(f"  contrast round {i + 1}: " + ", ".join(
                 f"{k} {cpu[k][-1]:.2f}s" for k in variants), flush=True)
     in_md = {k: statistics.median(a - b for a, b in zip(cpu[k], cpu["noop"])) / flows * 1e6
