@@ -33,6 +33,7 @@ from .http import (
     origin_of,
     redact_url,
     strip_userinfo,
+    text,
 )
 from .model import Exchange, Finding, render_texts
 
@@ -72,13 +73,13 @@ def actual_signature(method: str, url: str, request_fields, status: int,
     if len(url) > SIGNATURE_MAX_VALUE:
         return None
     req = []
-    cookies = None
+    cookies = []
     names = _NAMES
     for n, v in request_fields:
         name = names.get(n) or _name(n)
         if name in REQUEST_HEADERS_READ:
             if name == "cookie":
-                cookies = [v] if cookies is None else [*cookies, v]
+                cookies.append(text(v))
             elif name == "authorization" or len(v) > SIGNATURE_MAX_VALUE or (
                     name == "access-control-request-method" and method == "OPTIONS"):
                 return None
@@ -91,9 +92,8 @@ def actual_signature(method: str, url: str, request_fields, status: int,
             if name in _UNREMEMBERED_RESPONSE or len(v) > SIGNATURE_MAX_VALUE:
                 return None
             resp.append((name, v))
-    if cookies is not None:  # names only: values are secrets, and vary
-        req.append(("cookie", tuple(cookie_names(
-            [c.decode("latin-1") if isinstance(c, bytes) else c for c in cookies]))))
+    if cookies:  # names only: values are secrets, and vary
+        req.append(("cookie", tuple(cookie_names(cookies))))
     return (method, redact_url(url), status, tuple(req), tuple(resp))
 
 

@@ -52,10 +52,15 @@ _NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, for names s
 _NAMES_CAP = 4096
 
 
+def text(raw: bytes | str) -> str:
+    """A raw header name or value as text: bytes decoded as latin-1 (every byte kept)."""
+    return raw.decode("latin-1") if isinstance(raw, bytes) else raw
+
+
 def _name(raw: bytes | str) -> str:
     name = _NAMES.get(raw)
     if name is None:
-        name = (raw.decode("latin-1") if isinstance(raw, bytes) else raw).lower()
+        name = text(raw).lower()
         if len(_NAMES) < _NAMES_CAP:
             _NAMES[raw] = name
     return name
@@ -87,16 +92,12 @@ def make_headers(fields: Iterable[tuple[bytes | str, bytes | str]],
         fields = list(fields)  # may be read twice
     out = []
     for name, value in fields:
-        if isinstance(name, bytes):
-            name = name.decode("latin-1")
-        name = name.lower()
+        name = text(name).lower()
         if keep is not None and name not in keep:
             continue
         if name == all_if:
             return make_headers(fields)
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        out.append((name, value))
+        out.append((name, text(value)))
     return tuple(out)
 
 
