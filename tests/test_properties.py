@@ -101,6 +101,7 @@ url_part = st.sampled_from(["http", "https", "HTTP", "ws", "ftp", "data", ":", "
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.lists(url_part, max_size=10).map("".join), min_size=1, max_size=6),
        st.sampled_from(["", "/", "/p?q=1", "?x/y", "#f/g", "/a@b", "\\c"]))
+@example(["http:\t//b", "http:\t"], "")  # no "://" in either (urlsplit drops the tab)
 def test_origin_cache_never_changes_an_origin(prefixes, tail):
     """origin_of remembers the origin of each "scheme://authority" prefix it has seen:
     it must answer exactly as the uncached parse does, whatever came before."""

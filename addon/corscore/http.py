@@ -155,7 +155,10 @@ def origin_of(url: str) -> str | None:
     serializes it: lower-case scheme and host, default port omitted, no userinfo."""
     # The authority ends at the first of "/?#" after "://": everything up to the first
     # "/" holds it whole, so equal prefixes have equal origins (property-tested).
-    end = url.find("/", url.find("://") + 3)
+    sep = url.find("://")
+    if sep < 0:  # no authority to share with other URLs ("http:\t//b" parses as http://b)
+        return _origin_of(url)
+    end = url.find("/", sep + 3)
     prefix = url if end < 0 else url[:end]
     origin = _ORIGINS.get(prefix)
     if origin is None:
