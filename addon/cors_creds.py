@@ -36,7 +36,7 @@ from cors_capture import (
     url_of,
 )
 from corscore import Analyzer, Finding, redact_url
-from corscore.analyzer import actual_signature
+from corscore.analyzer import exchange_signature
 from corscore.explain import explain
 from corscore.repeats import Repeats
 from corscore.report import Report
@@ -284,13 +284,13 @@ class CorsCreds:
     def _response_updates(self, flow: http.HTTPFlow) -> list:
         """The core's updates for a response: looked up when an earlier exchange had the
         same inputs (an app calls the same endpoints over and over), computed otherwise."""
+        if flow.websocket is not None:  # never looked up (not in the signature)
+            return self.analyzer.response(exchange_of(flow))
         req, resp = flow.request.data, flow.response.data
         method = method_of(req.method)
-        if flow.websocket is not None or method == "OPTIONS":  # preflights: never looked up
-            return self.analyzer.response(exchange_of(flow))
         url = url_of(flow.request)
-        signature = actual_signature(method, url, req.headers.fields,
-                                     resp.status_code, resp.headers.fields)
+        signature = exchange_signature(method, url, req.headers.fields,
+                                       resp.status_code, resp.headers.fields)
         if signature is not None:
             updates = self.analyzer.remembered_response(signature, flow.id, url,
                                                         req.timestamp_start or 0.0)

@@ -5,7 +5,7 @@ import pytest
 from helpers import API, COOKIE, PAGE, XAPI, ex, good, preflight
 
 from corscore import Analyzer, classify
-from corscore.analyzer import actual_signature
+from corscore.analyzer import exchange_signature
 
 
 def run(a, e):
@@ -129,9 +129,9 @@ def test_preflight_fine_in_every_mode():
     assert f.verdict == "exposed" and f.if_credentialed is None
 
 
-def _noacac_preflight(**kw):
+def _noacac_preflight(extra=(), **kw):
     return preflight(resp=[("Access-Control-Allow-Origin", PAGE),
-                           ("Access-Control-Allow-Methods", "PUT")], **kw)
+                           ("Access-Control-Allow-Methods", "PUT"), *extra], **kw)
 
 
 def test_preflight_credentials_only_failure_followed_by_actual_is_fine():
@@ -382,7 +382,7 @@ def test_control_characters_and_huge_values_stay_out_of_the_one_line_comment():
 
 
 def _signature(e):
-    return actual_signature(e.method, e.url, e.request_headers, e.status, e.response_headers)
+    return exchange_signature(e.method, e.url, e.request_headers, e.status, e.response_headers)
 
 
 def test_a_signature_keeps_no_secret_and_no_huge_value():
@@ -395,7 +395,6 @@ def test_a_signature_keeps_no_secret_and_no_huge_value():
     assert _signature(ex(req=[("Authorization", "Bearer " + token)])) is None
     assert _signature(ex(resp=[("Access-Control-Allow-Origin", "x" * 2000)])) is None
     assert _signature(ex(url=API + "/" + "p" * 2000)) is None
-    assert _signature(preflight()) is None
     assert _signature(ex(resp=[("Location", API + "/next")], status=302)) is None
 
 
@@ -409,3 +408,57 @@ def test_remembered_findings_stay_few():
         assert 1 <= len(a._findings) <= 8
     e = ex(key="again", url=f"{API}/p99")
     assert a.remembered_response(_signature(e), e.key, e.url, e.timestamp) == a.response(e)
+
+
+def _remember_then_lookup(a, first, again):
+    """``first`` through ``response`` with its signature, then ``again`` looked up."""
+    a.response(first, _signature(first))
+    return a.remembered_response(_signature(again), again.key, again.url, again.timestamp)
+
+
+@pytest.mark.parametrize("followed", [True, False])
+def test_a_repeated_preflight_is_looked_up_with_its_effects_on_the_state(followed):
+    """A preflight seen before (an app re-sends it whenever the browser's preflight cache
+    expires) is looked up by its signature: the same finding with its own ``related``,
+    and the same changes to the state as a fresh analysis: left pending, then settled
+    by its actual request or by expiry, its metadata rendered afresh once settled."""
+    got = {}
+    for memo in (0, 8):
+        a = Analyzer(preflight_wait=3, memo=memo)
+        p1, p2 = (_noacac_preflight(ts=ts, key=key, headers="x-a",
+                                    extra=[("Access-Control-Allow-Headers", "x-a")])
+                  for ts, key in ((1000, "p1"), (1010, "p2")))
+        looked_up = _remember_then_lookup(a, p1, p2)
+        assert (looked_up is None) == (memo == 0)
+        updates = looked_up if looked_up is not None else a.response(p2)
+        assert [k for k, _ in updates] == ["p2", "p1"]  # p1 expired meanwhile
+        f = updates[0][1]
+        assert f.related == {"actual_method": "PUT", "requested_headers": ["x-a"],
+                                             "awaiting_actual": True}
+        answered = f.to_metadata(comment=True)
+        assert a.awaits(PAGE, p2.url, "PUT") and a.has_pending("PUT")
+        if followed:
+            act = ex("PUT", ts=1010.2, resp=[("Access-Control-Allow-Origin", PAGE)], key="a2")
+            settled = a.request(act) + a.response(act)
+        else:
+            settled = a.expire(1013.5)
+        assert settled[0] == ("p2", f) and not a.has_pending()
+        got[memo] = (answered, f.to_metadata(comment=True), settled[-1][1].to_metadata())
+    assert got[8] == got[0]
+    answered, final, _ = got[8]
+    assert answered["verdict"] == "exposed" and answered["related"]["awaiting_actual"]
+    assert final["verdict"] == ("exposed" if followed else "hidden")
+    assert final["related"]["actual_followed"] is followed
+    assert "awaiting_actual" not in final["related"]
+    assert bool(final["comment"]) != followed  # the inferred failure, once not followed
+
+
+def test_a_preflight_where_a_redirect_hop_is_expected_is_analysed_afresh():
+    a = Analyzer()
+    first = preflight(url=API + "/b", resp=PF_OK, ts=1, key="p0")
+    a.response(first, _signature(first))
+    run(a, preflight(resp=PF_OK, ts=1.05))
+    run(a, ex("PUT", status=307, req=COOKIE, resp=good() + [("Location", "/b")], ts=1.1))
+    p2 = preflight(url=API + "/b", resp=PF_OK, ts=1.2)
+    assert a.remembered_response(_signature(p2), p2.key, p2.url, p2.timestamp) is None
+    assert a.response(p2, _signature(p2))[0][1].related["hop"] == 2

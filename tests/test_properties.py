@@ -14,7 +14,7 @@ from mitmproxy.test import taddons, tflow, tutils
 import cors_creds
 from cors_capture import exchange_of, has_origin, method_of, origin_header, url_of
 from corscore import Analyzer, Exchange, make_headers, redact_url
-from corscore.analyzer import MEMO, actual_signature
+from corscore.analyzer import MEMO, exchange_signature
 from corscore.http import (
     REQUEST_HEADERS_READ,
     RESPONSE_ALL_IF,
@@ -232,7 +232,7 @@ def _remembering(seq, a: Analyzer) -> list:
         out += a.request(ex)
         sig = got = None
         if ex.status is not None and not ex.websocket:
-            sig = actual_signature(ex.method, ex.url, ex.request_headers, ex.status,
+            sig = exchange_signature(ex.method, ex.url, ex.request_headers, ex.status,
                                    ex.response_headers)
         if sig is not None:
             got = a.remembered_response(sig, ex.key, ex.url, ex.timestamp)
@@ -332,7 +332,7 @@ def near_repeats(base: dict) -> list[dict]:
                  st.lists(st.one_of(cors_exchange_st, preflight_st), max_size=6)),
        st.lists(cookie_st, max_size=6), st.integers(1, 2), st.sampled_from([0, 1, 2, 64]))
 def test_remembered_findings_equal_fresh_ones(seq, cookies, repeats, memo):
-    """An actual response's finding is looked up by ``actual_signature`` (its inputs) when
+    """An actual response's finding is looked up by ``exchange_signature`` (its inputs) when
     an earlier response had the same: with repeats, different cookies (values and names),
     preflights and redirects in between, every output is what the analyzer computes
     afresh, and no two findings share a check dict or a hint."""

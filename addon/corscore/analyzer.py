@@ -51,21 +51,23 @@ _PREFLIGHT_READS = ("location", "access-control-allow-origin",
                     "access-control-allow-headers", "access-control-allow-private-network")
 
 
-# What makes an actual response's finding depend on more than the exchange itself: an
-# Authorization header (whether a preflight announced it, and when), a Location (a
-# redirect: the next hop is expected), an Access-Control-Expose-Headers line (every
-# response header's name counts); a preflight (the correlation state changes).
+# What makes a finding depend on more than the exchange itself: an Authorization header
+# (whether a preflight announced it, and when), a Location (a redirect: the next hop is
+# expected), an Access-Control-Expose-Headers line (every response header's name counts).
+# (What a preflight changes in the correlation state is a function of its signature:
+# a remembered preflight makes the same changes, see Analyzer._remembered_preflight.)
 _UNREMEMBERED_RESPONSE = frozenset(("location", "access-control-expose-headers"))
 SIGNATURE_MAX_VALUE = 1024  # longer header values and URLs are not remembered (memory)
 
 
-def actual_signature(method: str, url: str, request_fields, status: int,
-                     response_fields) -> tuple | None:
+def exchange_signature(method: str, url: str, request_fields, status: int,
+                       response_fields) -> tuple | None:
     """Everything ``Analyzer.response`` reads of an exchange, as one hashable value, for
-    the exchanges whose finding depends on nothing else but the correlation with an
-    earlier preflight: the method, the redacted URL (its origin, path and query names),
-    the status, and the raw request and response header lines the core reads (names
-    lower-cased, values as given), the cookie lines reduced to the cookie names. None for
+    the exchanges whose finding depends on nothing else but the correlation state (an
+    actual response: the earlier preflight; a preflight: a redirect hop expected at its
+    URL): the method, the redacted URL (its origin, path and query names), the status,
+    and the raw request and response header lines the core reads (names lower-cased,
+    values as given), the cookie lines reduced to the cookie names. None for
     the others (see ``_UNREMEMBERED_RESPONSE``), and for exchanges with a value or a URL
     longer than ``SIGNATURE_MAX_VALUE`` (remembered values stay small). Fields are the
     proxy's raw ``(name, value)`` pairs, bytes or str. No secret is kept: the Cookie
@@ -80,8 +82,7 @@ def actual_signature(method: str, url: str, request_fields, status: int,
         if name in REQUEST_HEADERS_READ:
             if name == "cookie":
                 cookies.append(text(v))
-            elif name == "authorization" or len(v) > SIGNATURE_MAX_VALUE or (
-                    name == "access-control-request-method" and method == "OPTIONS"):
+            elif name == "authorization" or len(v) > SIGNATURE_MAX_VALUE:
                 return None
             else:
                 req.append((name, v))
@@ -203,6 +204,22 @@ class _PreflightVerdicts:
         self.hint: dict[str, Any] | None = None
 
 
+class _RememberedPreflight:
+    """A preflight's finding remembered by its signature (a private copy, its metadata
+    rendered once) with what the preflight put into the correlation state: the
+    requested header names, the preflight cache's lifetime, and the failure that a
+    credentialed actual request would meet (None: the preflight is not left pending)."""
+
+    __slots__ = ("finding", "requested", "max_age", "fail_include")
+
+    def __init__(self, finding: Finding, requested: tuple[str, ...], max_age: float,
+                 fail_include: Failure | None) -> None:
+        self.finding = finding
+        self.requested = requested
+        self.max_age = max_age
+        self.fail_include = fail_include
+
+
 _UNKNOWN: Any = object()  # nothing remembered
 
 
@@ -308,7 +325,7 @@ class Analyzer:
     - ``response(ex)``: the exchange is complete. Returns updates, the first one for
       this exchange when it is a CORS exchange.
     - ``remembered_response(signature, …)``: the same, looked up by the exchange's
-      ``actual_signature`` when an earlier exchange had the same inputs (None: call
+      ``exchange_signature`` when an earlier exchange had the same inputs (None: call
       ``response(ex, signature)``, which remembers it).
     - ``expire(now)``: settle pending preflights whose actual request did not follow
       within ``preflight_wait`` seconds (flow time or wall time, caller's choice).
@@ -320,7 +337,8 @@ class Analyzer:
         self.preflight_wait = preflight_wait
         self.memo = memo
         self._verdicts: dict[tuple, _PreflightVerdicts] = {}  # inputs -> verdicts
-        self._findings: dict[tuple, Finding | None] = {}  # actual_signature -> finding
+        # exchange_signature -> the finding (None: not a CORS exchange)
+        self._findings: dict[tuple, Finding | _RememberedPreflight | None] = {}
         self.max_entries = max_entries
         self.max_age = max_age
         self._preflights: _Bounded = _Bounded(max_entries)  # (origin, url, method) -> _Preflight
@@ -368,7 +386,7 @@ class Analyzer:
         return updates
 
     def response(self, ex: Exchange, signature: tuple | None = None) -> list[Update]:
-        """``signature``: ``actual_signature`` of this exchange, when the caller has it:
+        """``signature``: ``exchange_signature`` of this exchange, when the caller has it:
         the finding is then remembered for ``remembered_response``."""
         self._tick(ex.timestamp)
         kind = classify(ex)
@@ -379,7 +397,7 @@ class Analyzer:
                 self._remember(signature, None)
             return []
         if kind == PREFLIGHT:
-            return [(ex.key, self._preflight(ex)), *self.expire(ex.timestamp)]
+            return [(ex.key, self._preflight(ex, signature)), *self.expire(ex.timestamp)]
         finding = self._actual(ex)
         if signature is not None and finding.role == "actual" and "hop" not in finding.related:
             self._remember(signature, finding)
@@ -387,12 +405,13 @@ class Analyzer:
 
     def remembered_response(self, signature: tuple, key: str, url: str,
                             timestamp: float) -> list[Update] | None:
-        """What ``response`` returns for an exchange with this ``actual_signature``, from
+        """What ``response`` returns for an exchange with this ``exchange_signature``, from
         the finding remembered for an earlier one: the same finding, with this exchange's
-        own relation to a preflight. None when nothing is remembered for it, or when a
-        redirect hop is expected at its URL: then call ``response``. The finding given
-        out carries the remembered one's rendered metadata (``Finding.rendered``): like
-        every actual response's finding, it is never changed afterwards."""
+        own ``related`` (its preflight; a preflight's own correlation), and the same
+        changes to the correlation state. None when nothing is remembered for it, or when
+        a redirect hop is expected at its URL: then call ``response``. The finding given
+        out carries the remembered one's rendered metadata (``Finding.rendered``); the
+        only findings ever changed afterwards, pending preflights settled later, drop it."""
         t = self._findings.get(signature, _UNKNOWN)
         if t is _UNKNOWN:
             return None
@@ -400,6 +419,8 @@ class Analyzer:
             self._tick(timestamp)
             return []
         url = _strip_fragment(url)
+        if type(t) is _RememberedPreflight:
+            return self._remembered_preflight(t, key, url, timestamp)
         method = t.method
         if self._hops and (url, method) in self._hops:
             return None
@@ -407,15 +428,39 @@ class Analyzer:
         pf = self._preflights.get((t.origin, url, method)) if self._preflights else None
         return [(key, _copy(t, {"preflight": pf[0]} if pf is not None else {}, list))]
 
+    def _remembered_preflight(self, r: _RememberedPreflight, key: str, url: str,
+                              ts: float) -> list[Update] | None:
+        """``_preflight`` and what ``response`` adds, for a preflight whose signature was
+        seen: the same finding, with this flow's own ``related``, and the same changes to
+        the correlation state (the preflight seen; left pending when it fails only for
+        credentialed requests)."""
+        t = r.finding
+        method = t.method
+        if self._hops and (url, method) in self._hops:
+            return None  # maybe a hop in a redirect chain: response() tells
+        self._tick(ts)
+        related: dict[str, Any] = {"actual_method": method,
+                                   "requested_headers": list(r.requested)}
+        finding = _copy(t, related, list)
+        if r.fail_include is not None:
+            related["awaiting_actual"] = True
+            self._pending.put(key, _Awaiting(key, ts, method, finding, r.fail_include))
+        self._preflights.put((t.origin, url, method), (key, ts, ts + r.max_age, r.requested))
+        return [(key, finding), *self.expire(ts)]
+
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
-        # A private copy, its sequences tuples (the caller's finding is the flow's), its
-        # metadata rendered once for all the findings given out from it.
         if self.memo:
-            t = None
-            if finding is not None:
-                t = _copy(finding, {}, tuple)
-                t.rendered = t.to_metadata(comment=True)
-            _keep(self._findings, signature, t, self.memo)
+            _keep(self._findings, signature,
+                  self._template(finding) if finding is not None else None, self.memo)
+
+    @staticmethod
+    def _template(finding: Finding) -> Finding:
+        """A private copy to give out copies of: its sequences tuples (the caller's finding
+        is the flow's), its ``related`` empty, its metadata rendered once for all the
+        findings given out from it."""
+        t = _copy(finding, {}, tuple)
+        t.rendered = t.to_metadata(comment=True)
+        return t
 
     def expire(self, now: float) -> list[Update]:
         out: list[Update] = []
@@ -444,7 +489,7 @@ class Analyzer:
         while hops and now - next(iter(hops.values())).ts > max_age:
             hops.popitem(last=False)
 
-    def _preflight(self, ex: Exchange) -> Finding:
+    def _preflight(self, ex: Exchange, signature: tuple | None = None) -> Finding:
         origin = ex.req("origin") or ""
         req = parse_preflight_request(
             origin, ex.req("access-control-request-method") or "",
@@ -458,6 +503,7 @@ class Analyzer:
             hop = None
         v = self._preflight_verdicts(req, ex.status, headers)
         fail_omit, fail_incl = v.fail_omit, v.fail_incl
+        awaiting = None  # the failure a credentialed actual request would meet, if pending
         finding = Finding(
             verdict="exposed", role="preflight", origin=origin, url=redact_url(ex.url),
             method=req.method, warnings=list(v.warnings), checks=_copies(v.checks),
@@ -481,12 +527,15 @@ class Analyzer:
             # Passes unless the page asked for credentials: the actual request tells.
             finding.if_credentialed = self._preflight_hint(v, finding, ex)
             finding.related["awaiting_actual"] = True
+            awaiting = fail_incl
             self._pending.put(ex.key, _Awaiting(ex.key, ex.timestamp, req.method, finding,
                                                 fail_incl))
-        seen: _Preflight = (ex.key, ex.timestamp,
-                            ex.timestamp + _max_age(ex.resp("access-control-max-age")),
-                            req.headers)
+        max_age = _max_age(ex.resp("access-control-max-age"))
+        seen: _Preflight = (ex.key, ex.timestamp, ex.timestamp + max_age, req.headers)
         self._preflights.put((origin, url, req.method), seen)
+        if signature is not None and hop is None and self.memo:
+            _keep(self._findings, signature, _RememberedPreflight(
+                self._template(finding), req.headers, max_age, awaiting), self.memo)
         return finding
 
     def _preflight_verdicts(self, req: PreflightRequest, status: int | None,
@@ -515,6 +564,7 @@ class Analyzer:
         """The actual request arrived: the browser accepted the preflight, so the page
         did not ask for credentials."""
         f = aw.finding
+        f.rendered = None  # changed: rendered afresh
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = True
         f.related["actual"] = actual
@@ -525,6 +575,7 @@ class Analyzer:
         """No actual request followed a preflight that fails only for credentialed
         requests: the page asked for credentials and the browser stopped there."""
         f, fail = aw.finding, aw.fail_include
+        f.rendered = None  # changed: rendered afresh
         f.related.pop("awaiting_actual", None)
         f.related["actual_followed"] = False
         f.credentials = ["inferred: no actual request followed this preflight"]

@@ -109,7 +109,8 @@ class Finding:
     checks: Sequence[dict[str, Any]] = ()
     # A remembered finding's metadata, rendered once (to_metadata(comment=True) of the
     # analyzer's private copy, whose related is empty): shared by every finding given
-    # out from it, none of which is ever changed (see Analyzer.remembered_response).
+    # out from it. A finding changed later (a pending preflight, when settled) sets it
+    # to None first (see Analyzer.remembered_response).
     rendered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
