@@ -284,13 +284,11 @@ class CorsCreds:
     def _response_updates(self, flow: http.HTTPFlow) -> list:
         """The core's updates for a response: looked up when an earlier exchange had the
         same inputs (an app calls the same endpoints over and over), computed otherwise."""
-        if flow.websocket is not None:  # never looked up (not in the signature)
-            return self.analyzer.response(exchange_of(flow))
         req, resp = flow.request.data, flow.response.data
-        method = method_of(req.method)
         url = url_of(flow.request)
-        signature = exchange_signature(method, url, req.headers.fields,
-                                       resp.status_code, resp.headers.fields)
+        signature = exchange_signature(method_of(req.method), url, req.headers.fields,
+                                       resp.status_code, resp.headers.fields,
+                                       flow.websocket is not None)
         if signature is not None:
             updates = self.analyzer.remembered_response(signature, flow.id, url,
                                                         req.timestamp_start or 0.0)

@@ -382,7 +382,8 @@ def test_control_characters_and_huge_values_stay_out_of_the_one_line_comment():
 
 
 def _signature(e):
-    return exchange_signature(e.method, e.url, e.request_headers, e.status, e.response_headers)
+    return exchange_signature(e.method, e.url, e.request_headers, e.status, e.response_headers,
+                              e.websocket)
 
 
 def test_a_signature_keeps_no_secret_and_no_huge_value():
@@ -395,6 +396,7 @@ def test_a_signature_keeps_no_secret_and_no_huge_value():
     assert _signature(ex(req=[("Authorization", "Bearer " + token)])) is None
     assert _signature(ex(resp=[("Access-Control-Allow-Origin", "x" * 2000)])) is None
     assert _signature(ex(url=API + "/" + "p" * 2000)) is None
+    assert _signature(ex(websocket=True)) is None  # never remembered: never CORS itself
     assert _signature(ex(resp=[("Location", API + "/next")], status=302)) is None
 
 

@@ -10,6 +10,7 @@ import logging
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
+from mitmproxy.websocket import WebSocketData
 
 import cors_creds
 from cors_capture import exchange_of, has_origin, method_of, origin_header, url_of
@@ -231,9 +232,9 @@ def _remembering(seq, a: Analyzer) -> list:
     for ex in seq:
         out += a.request(ex)
         sig = got = None
-        if ex.status is not None and not ex.websocket:
+        if ex.status is not None:
             sig = exchange_signature(ex.method, ex.url, ex.request_headers, ex.status,
-                                   ex.response_headers)
+                                     ex.response_headers, ex.websocket)
         if sig is not None:
             got = a.remembered_response(sig, ex.key, ex.url, ex.timestamp)
         out += got if got is not None else a.response(ex, sig)
@@ -264,6 +265,7 @@ DIMENSIONS = {
     "url": ["http://127.0.0.2:9000/a", "http://127.0.0.2:9000/a?x=1#f",
             "http://127.0.0.1:9000/next"],
     "status": [200, 204, 302, 403, 500],
+    "websocket": [False, True],  # a handshake is never CORS, nor remembered
     "cookies": [[], [(b"Cookie", b"sid=1")], [(b"Cookie", b"sid=2")], [(b"Cookie", b"")],
                 [(b"Cookie", b"a=1; b=2")], [(b"Cookie", b"sid=1"), (b"Cookie", b"b=3; sid=4")]],
     **{name: [None, *values] for name, values in (
@@ -298,7 +300,7 @@ def _fields(inputs: dict) -> tuple[list, list]:
 def _exchange(key: str, ts: float, inputs: dict) -> Exchange:
     req, resp = _fields(inputs)
     return Exchange(key, inputs["method"], inputs["url"], make_headers(req),
-                    inputs["status"], make_headers(resp), ts)
+                    inputs["status"], make_headers(resp), ts, inputs["websocket"])
 
 
 # A CORS exchange more often than not: the origin of the page, a cross-origin URL.
@@ -494,6 +496,8 @@ def _flow_of(key: str, ts: float, inputs: dict):
     f = _flow(inputs["method"], inputs["url"].partition("#")[0], req, inputs["status"], resp)
     f.id = key
     f.request.timestamp_start = ts
+    if inputs["websocket"]:
+        f.websocket = WebSocketData()
     return f
 
 

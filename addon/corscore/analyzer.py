@@ -61,18 +61,19 @@ SIGNATURE_MAX_VALUE = 1024  # longer header values and URLs are not remembered (
 
 
 def exchange_signature(method: str, url: str, request_fields, status: int,
-                       response_fields) -> tuple | None:
+                       response_fields, websocket: bool = False) -> tuple | None:
     """Everything ``Analyzer.response`` reads of an exchange, as one hashable value, for
     the exchanges whose finding depends on nothing else but the correlation state (an
     actual response: the earlier preflight; a preflight: a redirect hop expected at its
     URL): the method, the redacted URL (its origin, path and query names), the status,
     and the raw request and response header lines the core reads (names lower-cased,
-    values as given), the cookie lines reduced to the cookie names. None for
-    the others (see ``_UNREMEMBERED_RESPONSE``), and for exchanges with a value or a URL
-    longer than ``SIGNATURE_MAX_VALUE`` (remembered values stay small). Fields are the
-    proxy's raw ``(name, value)`` pairs, bytes or str. No secret is kept: the Cookie
-    values are reduced to names, and an Authorization header means no signature."""
-    if len(url) > SIGNATURE_MAX_VALUE:
+    values as given), the cookie lines reduced to the cookie names. None for the others
+    (see ``_UNREMEMBERED_RESPONSE``), for a websocket handshake (rare, and never CORS
+    itself), and for exchanges with a value or a URL longer than ``SIGNATURE_MAX_VALUE``
+    (remembered values stay small). Fields are the proxy's raw ``(name, value)`` pairs,
+    bytes or str. No secret is kept: the Cookie values are reduced to names, and an
+    Authorization header means no signature."""
+    if websocket or len(url) > SIGNATURE_MAX_VALUE:
         return None
     req = []
     cookies = []
@@ -390,8 +391,6 @@ class Analyzer:
         the finding is then remembered for ``remembered_response``."""
         self._tick(ex.timestamp)
         kind = classify(ex)
-        if ex.websocket:  # not in the signature
-            signature = None
         if kind is None or ex.status is None or ex.response_headers is None:
             if signature is not None and ex.status is not None:
                 self._remember(signature, None)
