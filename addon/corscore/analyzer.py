@@ -438,14 +438,22 @@ class Analyzer:
         if self._hops and (url, method) in self._hops:
             return None  # maybe a hop in a redirect chain: response() tells
         self._tick(ts)
-        related: dict[str, Any] = {"actual_method": method,
-                                   "requested_headers": list(r.requested)}
-        finding = _copy(t, related, list)
-        if r.fail_include is not None:
-            related["awaiting_actual"] = True
-            self._pending.put(key, _Awaiting(key, ts, method, finding, r.fail_include))
-        self._preflights.put((t.origin, url, method), (key, ts, ts + r.max_age, r.requested))
+        finding = _copy(t, {"actual_method": method, "requested_headers": list(r.requested)},
+                        list)
+        self._enter_preflight(finding, key, ts, url, r.requested, r.max_age, r.fail_include)
         return [(key, finding), *self.expire(ts)]
+
+    def _enter_preflight(self, finding: Finding, key: str, ts: float, url: str,
+                         requested: tuple[str, ...], max_age: float,
+                         awaiting: Failure | None) -> None:
+        """What a preflight leaves in the correlation state, fresh or remembered: its entry
+        in the preflight cache, and, when it fails only for credentialed requests
+        (``awaiting``: that failure), the wait for its actual request."""
+        if awaiting is not None:
+            finding.related["awaiting_actual"] = True
+            self._pending.put(key, _Awaiting(key, ts, finding.method, finding, awaiting))
+        seen: _Preflight = (key, ts, ts + max_age, requested)
+        self._preflights.put((finding.origin, url, finding.method), seen)
 
     def _remember(self, signature: tuple, finding: Finding | None) -> None:
         if self.memo:
@@ -525,13 +533,9 @@ class Analyzer:
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
             finding.if_credentialed = self._preflight_hint(v, finding, ex)
-            finding.related["awaiting_actual"] = True
             awaiting = fail_incl
-            self._pending.put(ex.key, _Awaiting(ex.key, ex.timestamp, req.method, finding,
-                                                fail_incl))
         max_age = _max_age(ex.resp("access-control-max-age"))
-        seen: _Preflight = (ex.key, ex.timestamp, ex.timestamp + max_age, req.headers)
-        self._preflights.put((origin, url, req.method), seen)
+        self._enter_preflight(finding, ex.key, ex.timestamp, url, req.headers, max_age, awaiting)
         if signature is not None and hop is None and self.memo:
             _keep(self._findings, signature, _RememberedPreflight(
                 self._template(finding), req.headers, max_age, awaiting), self.memo)
