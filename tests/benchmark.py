@@ -195,7 +195,9 @@ def offline(runs: int, flows: int) -> None:
         times = {k: [] for k in variants}
         cpu = {k: [] for k in variants}  # mitmdump's own user+system time
         for i in range(runs):
-            for kind, extra in variants.items():
+            # alternate the order, as live does: no variant always runs first or last
+            for kind in (list(variants) if i % 2 == 0 else list(reversed(variants))):
+                extra = variants[kind]
                 before = _children_cpu()
                 t = time.monotonic()
                 p = subprocess.run([MITMDUMP, "-nr", cap, *QUIET, *extra], capture_output=True,
