@@ -398,8 +398,9 @@ class Analyzer:
         if kind == PREFLIGHT:
             return [(ex.key, self._preflight(ex, signature)), *self.expire(ex.timestamp)]
         finding = self._actual(ex)
-        if signature is not None and finding.role == "actual" and "hop" not in finding.related:
-            self._remember(signature, finding)
+        if (signature is not None and self.memo and finding.role == "actual"
+                and "hop" not in finding.related):
+            self._remember(signature, self._template(finding))
         return [(ex.key, finding)]
 
     def remembered_response(self, signature: tuple, key: str, url: str,
@@ -418,27 +419,24 @@ class Analyzer:
             self._tick(timestamp)
             return []
         url = _strip_fragment(url)
-        if type(t) is _RememberedPreflight:
-            return self._remembered_preflight(t, key, url, timestamp)
-        method = t.method
+        f = t.finding if type(t) is _RememberedPreflight else t
+        method = f.method
         if self._hops and (url, method) in self._hops:
-            return None
+            return None  # maybe a hop in a redirect chain: response() tells
         self._tick(timestamp)
+        if f is not t:
+            return self._remembered_preflight(t, key, url, timestamp)
         pf = self._preflights.get((t.origin, url, method)) if self._preflights else None
         return [(key, _copy(t, {"preflight": pf[0]} if pf is not None else {}, list))]
 
     def _remembered_preflight(self, r: _RememberedPreflight, key: str, url: str,
-                              ts: float) -> list[Update] | None:
+                              ts: float) -> list[Update]:
         """``_preflight`` and what ``response`` adds, for a preflight whose signature was
         seen: the same finding, with this flow's own ``related``, and the same changes to
         the correlation state (the preflight seen; left pending when it fails only for
         credentialed requests)."""
         t = r.finding
-        method = t.method
-        if self._hops and (url, method) in self._hops:
-            return None  # maybe a hop in a redirect chain: response() tells
-        self._tick(ts)
-        finding = _copy(t, {"actual_method": method, "requested_headers": list(r.requested)},
+        finding = _copy(t, {"actual_method": t.method, "requested_headers": list(r.requested)},
                         list)
         self._enter_preflight(finding, key, ts, url, r.requested, r.max_age, r.fail_include)
         return [(key, finding), *self.expire(ts)]
@@ -455,10 +453,12 @@ class Analyzer:
         seen: _Preflight = (key, ts, ts + max_age, requested)
         self._preflights.put((finding.origin, url, finding.method), seen)
 
-    def _remember(self, signature: tuple, finding: Finding | None) -> None:
+    def _remember(self, signature: tuple,
+                  entry: Finding | _RememberedPreflight | None) -> None:
+        """Remember what an exchange with this signature gets: an actual response's
+        template (``_template``), a preflight's, or None (not a CORS exchange)."""
         if self.memo:
-            _keep(self._findings, signature,
-                  self._template(finding) if finding is not None else None, self.memo)
+            _keep(self._findings, signature, entry, self.memo)
 
     @staticmethod
     def _template(finding: Finding) -> Finding:
@@ -537,8 +537,8 @@ class Analyzer:
         max_age = _max_age(ex.resp("access-control-max-age"))
         self._enter_preflight(finding, ex.key, ex.timestamp, url, req.headers, max_age, awaiting)
         if signature is not None and hop is None and self.memo:
-            _keep(self._findings, signature, _RememberedPreflight(
-                self._template(finding), req.headers, max_age, awaiting), self.memo)
+            self._remember(signature, _RememberedPreflight(
+                self._template(finding), req.headers, max_age, awaiting))
         return finding
 
     def _preflight_verdicts(self, req: PreflightRequest, status: int | None,
