@@ -436,7 +436,7 @@ def test_a_repeated_preflight_is_looked_up_with_its_effects_on_the_state(followe
         assert [k for k, _ in updates] == ["p2", "p1"]  # p1 expired meanwhile
         f = updates[0][1]
         assert f.related == {"actual_method": "PUT", "requested_headers": ["x-a"],
-                                             "awaiting_actual": True}
+                             "awaiting_actual": True}
         answered = f.to_metadata(comment=True)
         assert a.awaits(PAGE, p2.url, "PUT") and a.has_pending("PUT")
         if followed:

@@ -334,10 +334,10 @@ def near_repeats(base: dict) -> list[dict]:
                  st.lists(st.one_of(cors_exchange_st, preflight_st), max_size=6)),
        st.lists(cookie_st, max_size=6), st.integers(1, 2), st.sampled_from([0, 1, 2, 64]))
 def test_remembered_findings_equal_fresh_ones(seq, cookies, repeats, memo):
-    """An actual response's finding is looked up by ``exchange_signature`` (its inputs) when
-    an earlier response had the same: with repeats, different cookies (values and names),
-    preflights and redirects in between, every output is what the analyzer computes
-    afresh, and no two findings share a check dict or a hint."""
+    """A response's finding (a preflight's too) is looked up by ``exchange_signature`` (its
+    inputs) when an earlier response had the same: with repeats, different cookies (values
+    and names), preflights and redirects in between, every output is what the analyzer
+    computes afresh, and no two findings share a check dict or a hint."""
     seq = [Exchange(ex.key, ex.method, ex.url, ex.request_headers + make_headers(c),
                     ex.status, ex.response_headers, ex.timestamp, ex.websocket)
            for ex, c in zip(seq, cookies + [[]] * len(seq))]
