@@ -10,7 +10,8 @@
 
 Every figure that compares is a ratio of two variants measured in the same round (the
 variants interleaved), median over rounds; the offline figure comes with a breakdown of
-where the addon's cost goes.
+where the addon's cost goes. Live and offline rounds also run the addon a second time:
+how far apart its two readings fall is what the run can resolve on this machine.
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# The same addon run a second time in every round: how far apart two readings of one
+# figure fall in this run is what the run can resolve (the machine is shared).
+AGAIN = "again"
+
+
 def live(runs: int, requests: int, concurrency: int) -> None:
-    variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
+    variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON], AGAIN: ["-s", ADDON]}
     rates = {k: [] for k in variants}
     per_cpu = {k: [] for k in variants}  # requests per CPU-second of mitmdump
     proxy_cpus, load_cpus = split_cpus()
@@ -84,6 +90,7 @@ def live(runs: int, requests: int, concurrency: int) -> None:
           f"{paired(per_cpu, 'addon', 'bare'):.1%} of bare (target >= 98%); by round: "
           f"{', '.join(f'{a / b:.1%}' for a, b in zip(per_cpu['addon'], per_cpu['bare']))}",
           flush=True)
+    resolution("LIVE", rates, per_cpu, "bare")
 
 
 def _live_rounds(runs: int, requests: int, concurrency: int, variants: dict, rates: dict,
@@ -191,7 +198,8 @@ def offline(runs: int, flows: int) -> None:
         make_capture(cap, flows)
         print(f"  generated {flows} flows ({os.path.getsize(cap) / 1e6:.0f} MB) in "
               f"{time.monotonic() - t:.0f}s", flush=True)
-        variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON]}
+        variants = {"bare": [], "noop": ["-s", NOOP], "addon": ["-s", ADDON],
+                    AGAIN: ["-s", ADDON]}
         times = {k: [] for k in variants}
         cpu = {k: [] for k in variants}  # mitmdump's own user+system time
         for i in range(runs):
@@ -226,6 +234,20 @@ def offline(runs: int, flows: int) -> None:
           f"of bare, this addon {paired(per_cpu, 'addon', 'noop'):.1%} of the no-op run; by "
           f"round: {', '.join(f'{a / n:.1%}' for a, n in zip(per_cpu['addon'], per_cpu['noop']))}",
           flush=True)
+    resolution("OFFLINE", per_round, per_cpu, "noop")
+
+
+def resolution(label: str, speed: dict[str, list[float]], per_cpu: dict[str, list[float]],
+               base: str) -> None:
+    """The figure read twice: the same addon's second run in every round, against the same
+    baseline. The gap between the two readings is what this run can tell apart."""
+    first, second = paired(speed, "addon", base), paired(speed, AGAIN, base)
+    cpu1, cpu2 = paired(per_cpu, "addon", base), paired(per_cpu, AGAIN, base)
+    print(f"{label} resolution: the same addon run again in each round read {second:.1%} of "
+          f"the {'no-op' if base == 'noop' else base} run against {first:.1%} the first time ({abs(first - second) * 100:.1f} "
+          f"points apart); per CPU-second {cpu2:.1%} against {cpu1:.1%} "
+          f"({abs(cpu1 - cpu2) * 100:.1f} points); second run by round: "
+          f"{', '.join(f'{a / b:.1%}' for a, b in zip(speed[AGAIN], speed[base]))}", flush=True)
 
 
 def _fresh_state(addon) -> None:
