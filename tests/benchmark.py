@@ -271,8 +271,6 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
     from mitmproxy.test import taddons
 
     import cors_creds
-    from corscore import Analyzer
-    from corscore.report import Report
 
     gc_time = [0.0]
     started = [0.0]
