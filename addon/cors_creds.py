@@ -17,12 +17,14 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Optional
 
 import mitmproxy.types as mtypes
 from mitmproxy import command, ctx, exceptions, flowfilter, hooks, http
 from mitmproxy import flow as mflow
+from mitmproxy.addonmanager import traverse
 from mitmproxy.utils import emoji
 
 import cors_contentview
@@ -51,6 +53,13 @@ REPORT_MAX_FLOWS = 10_000  # per-flow report entries kept, when kept at all
 UPDATE_BATCH = 32  # earlier flows changed before the update event is sent at once
 
 
+def render(finding: Finding, marker: str) -> dict:
+    """The metadata of a finding as written onto its flow (``annotate``)."""
+    meta = finding.to_metadata(comment=True)
+    meta["marked"] = marker if marker and finding.hidden else ""
+    return meta
+
+
 def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
     """Write a finding onto the flow, replacing our earlier annotation if any and
     keeping whatever the user wrote in the comment. Returns the metadata written."""
@@ -64,9 +73,8 @@ def annotate(flow: mflow.Flow, finding: Finding, marker: str) -> dict:
             flow.comment = comment
         if previous.get("marked") and flow.marked == previous.get("marked"):
             flow.marked = ""
-    meta = finding.to_metadata(comment=True)
-    ours = meta["comment"]
-    marked = meta["marked"] = marker if marker and finding.hidden else ""
+    meta = render(finding, marker)
+    ours, marked = meta["comment"], meta["marked"]
     metadata[META_KEY] = meta
     if ours:
         flow.comment = f"{comment}{_SEP}{ours}" if comment else ours
@@ -95,7 +103,10 @@ class CorsCreds:
         self.analyzer = Analyzer()
         self.filter: flowfilter.TFilter | None = None
         self.marker = ":no_entry:"
-        self.awaiting: dict[str, http.HTTPFlow] = {}  # flows whose verdict may still change
+        # flows whose verdict may still change: the flow, or a weak reference to it while
+        # no other addon handles update (see _hold)
+        self.awaiting: dict[str, http.HTTPFlow | weakref.ref] = {}
+        self._listened = True  # whether another addon handles update (until running() tells)
         self._changed: dict[str, http.HTTPFlow] = {}  # earlier flows changed, update not yet sent
         self.report = Report(max_flows=REPORT_MAX_FLOWS)
         self.repeats = Repeats()
@@ -178,6 +189,8 @@ class CorsCreds:
             self._size_report()
         if "save_stream_file" in updated and self._running:
             self._sync_deferral()
+        if "scripts" in updated and self._running:
+            self._sync_listeners()
         if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
             raise exceptions.OptionsError(
                 f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
@@ -201,11 +214,22 @@ class CorsCreds:
 
     def running(self) -> None:
         self._running = True
+        self._sync_listeners()
         self._sync_deferral()
         self._size_report()
         self._ensure_exit_addon()
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    def _sync_listeners(self) -> None:
+        """Whether any other addon handles ``update`` (mitmweb's and the console's view, a
+        script). Plain mitmdump has none: then a flow awaiting a late verdict is held by
+        weak reference (nothing could see the annotation of a flow nobody else holds, and
+        keeping it alive would only age it into the collector's oldest generation; its
+        verdict still goes to the report and the log), and no update event is sent.
+        Checked at start, when scripts change and on every timer tick."""
+        self._listened = any(a is not self and callable(getattr(a, "update", None))
+                             for a in traverse(ctx.master.addons.chain))
 
     def _sync_deferral(self) -> None:
         """Hold back ``-w`` writes of open flows only while mitmproxy writes a stream
@@ -361,6 +385,7 @@ class CorsCreds:
         while True:
             await asyncio.sleep(0.25)
             try:
+                self._sync_listeners()
                 self._apply(self.analyzer.expire(self._now()), None)
                 self._flush_updates()
             except Exception as e:
@@ -374,7 +399,11 @@ class CorsCreds:
             if current is not None and key == current.id:
                 flow = current
             elif waiting is not None:
-                flow = waiting
+                flow = waiting() if type(waiting) is weakref.ref else waiting
+                if flow is None:  # gone: nobody else held it; the report and log still tell
+                    self.report.add(key, render(finding, marker), None)
+                    self._log(finding)
+                    continue
                 changed.append(flow)
             else:
                 continue
@@ -382,17 +411,23 @@ class CorsCreds:
             open_ = "awaiting_actual" in finding.related
             self.report.add(key, meta, flow.request.data.timestamp_start or 0.0, not open_)
             if open_:
-                self.awaiting[key] = flow
-                while len(self.awaiting) > self.analyzer.max_entries:
-                    del self.awaiting[next(iter(self.awaiting))]
+                self._hold(key, flow)
             if meta["comment"]:  # the finding is noteworthy
                 self._log(finding)
         for flow in changed:
             if self.deferral is not None:
                 self.deferral.release(flow)
-            self._changed[flow.id] = flow
+            if self._listened:
+                self._changed[flow.id] = flow
         if len(self._changed) >= UPDATE_BATCH:
             self._flush_updates()
+
+    def _hold(self, key: str, flow: http.HTTPFlow) -> None:
+        """Keep a flow whose verdict may still change, to annotate it again when it settles:
+        by weak reference while nobody handles update (``_sync_listeners``)."""
+        self.awaiting[key] = flow if self._listened else weakref.ref(flow)
+        while len(self.awaiting) > self.analyzer.max_entries:
+            del self.awaiting[next(iter(self.awaiting))]
 
     def _flush_updates(self) -> None:
         """Tell the other addons (mitmweb's view) which earlier flows changed, in one

@@ -259,6 +259,84 @@ def test_update_batch_is_sent_when_full(addon):
         assert pfs[-1].id in addon.awaiting
 
 
+def _held_weakly_then_settled(addon, spy=None, keep=False):
+    """A preflight left awaiting its actual request, every reference of the test dropped,
+    then settled unfollowed by a later flow: what the addon kept of it, and whether the
+    flow outlived the test's references, and the flows changed but not yet announced.
+    ``running()`` is what mitmdump calls (it starts
+    the timer, hence the event loop)."""
+    import asyncio
+    import gc
+    import weakref
+
+    async def body():
+        with taddons.context(addon, *([spy] if spy else [])) as tctx:
+            tctx.configure(addon, cors_creds_report=None)
+            addon.running()
+            pf = credentials_only_preflight()
+            run(addon, pf)
+            key, ref = pf.id, weakref.ref(pf)
+            assert key in addon.awaiting
+            kept = pf if keep else None  # another addon holding it (a view, Save for -w)
+            del pf
+            gc.collect()
+            alive = ref() is not None
+            run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0))
+            settled, unsent = ref(), list(addon._changed)  # updates not yet sent
+            addon.done()
+            assert settled is kept or not keep
+            return key, alive, settled, unsent
+
+    return asyncio.run(body())
+
+
+def test_without_an_update_listener_an_awaiting_flow_is_held_weakly(addon, caplog):
+    """Plain mitmdump: no addon handles update, so nothing could ever learn of a late
+    verdict on a flow nobody else holds. The addon does not keep such a flow alive (it
+    would only age into the collector's oldest generation), sends no update, and the
+    late verdict still reaches the report and the log."""
+    caplog.set_level("INFO")
+    key, alive, settled, unsent = _held_weakly_then_settled(addon)
+    assert not addon._listened
+    assert not alive and settled is None
+    assert key not in addon.awaiting and unsent == []
+    assert addon.report.counts["hidden"] == 1 and addon.report.counts["hidden_credentialed"] == 1
+    assert addon.report.counts["cors_flows"] == 2
+    logged = [r.getMessage() for r in caplog.records if "PreflightInvalidAllowCredentials" in r.getMessage()]
+    assert logged and all(r.levelname in ("INFO", "WARNING") for r in caplog.records)
+
+
+def test_without_an_update_listener_a_flow_held_elsewhere_is_annotated_but_not_announced(addon):
+    key, alive, settled, unsent = _held_weakly_then_settled(addon, keep=True)
+    assert not addon._listened and alive
+    assert settled.marked == ":no_entry:" and unsent == []
+    assert settled.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
+
+
+def test_with_an_update_listener_an_awaiting_flow_is_kept_and_announced(addon):
+    """mitmweb, the console or a script handling update: the flow is held until its
+    verdict settles, annotated then and announced, even when nobody else holds it."""
+    spy = UpdateSpy()
+    key, alive, settled, unsent = _held_weakly_then_settled(addon, spy)
+    assert addon._listened and alive and unsent == [key]  # sent at the next tick or done
+    assert settled is not None and settled.marked == ":no_entry:"
+    assert settled.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
+    assert [key] in spy.events
+
+
+def test_update_listeners_are_found_in_scripts_and_nested_addons(addon):
+    class Holder:  # like mitmproxy's Script addon: the loaded addons under .addons
+        def __init__(self, *addons):
+            self.addons = list(addons)
+
+    with taddons.context(addon, Holder(Holder())):
+        addon._sync_listeners()
+        assert not addon._listened
+    with taddons.context(addon, Holder(Holder(UpdateSpy()))):
+        addon._sync_listeners()
+        assert addon._listened
+
+
 def test_pending_preflight_without_actual_is_marked_at_done(addon):
     with taddons.context(addon):
         pf = credentials_only_preflight()

@@ -39,12 +39,13 @@ class Report:
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
                        "dropped_flows": 0}
 
-    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float = 0.0,
+    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float | None = 0.0,
             final: bool = True) -> None:
         """Record the finding (or the metadata dict written for it) for a flow; a later
         finding for the same flow replaces the earlier one (a settled preflight). A
         metadata dict is kept by reference, not copied: annotate() writes a new one for
-        every change. ``final=False``: this finding may still be replaced."""
+        every change. ``final=False``: this finding may still be replaced. ``timestamp``
+        None: the one recorded with the flow's earlier finding (the flow itself is gone)."""
         meta = finding if isinstance(finding, dict) else finding.to_metadata()
         old = self._open.pop(key, None) if self._open else None
         if old is None and self.flows:
@@ -53,6 +54,8 @@ class Report:
             self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
+        if timestamp is None:
+            timestamp = old[1] if old is not None else 0.0
         if meta["verdict"] == "hidden":
             self._count(meta, +1)
         if not final:
