@@ -243,8 +243,9 @@ def resolution(label: str, speed: dict[str, list[float]], per_cpu: dict[str, lis
     baseline. The gap between the two readings is what this run can tell apart."""
     first, second = paired(speed, "addon", base), paired(speed, AGAIN, base)
     cpu1, cpu2 = paired(per_cpu, "addon", base), paired(per_cpu, AGAIN, base)
+    name = "no-op" if base == "noop" else base
     print(f"{label} resolution: the same addon run again in each round read {second:.1%} of "
-          f"the {'no-op' if base == 'noop' else base} run against {first:.1%} the first time ({abs(first - second) * 100:.1f} "
+          f"the {name} run against {first:.1%} the first time ({abs(first - second) * 100:.1f} "
           f"points apart); per CPU-second {cpu2:.1%} against {cpu1:.1%} "
           f"({abs(cpu1 - cpu2) * 100:.1f} points); second run by round: "
           f"{', '.join(f'{a / b:.1%}' for a, b in zip(speed[AGAIN], speed[base]))}", flush=True)
