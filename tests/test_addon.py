@@ -260,11 +260,11 @@ def test_update_batch_is_sent_when_full(addon):
 
 
 def _held_weakly_then_settled(addon, spy=None, keep=False):
-    """A preflight left awaiting its actual request, every reference of the test dropped,
-    then settled unfollowed by a later flow: what the addon kept of it, and whether the
-    flow outlived the test's references, and the flows changed but not yet announced.
-    ``running()`` is what mitmdump calls (it starts
-    the timer, hence the event loop)."""
+    """A preflight left awaiting its actual request, the test's references to it dropped
+    (unless ``keep``), then settled unfollowed by a later flow. Returns its key, whether it
+    outlived the test's references, the flow after settling (None: gone), and the flows
+    changed but not yet announced. ``running()`` is what mitmdump calls (it starts the
+    timer, hence the event loop)."""
     import asyncio
     import gc
     import weakref
