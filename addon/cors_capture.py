@@ -1,6 +1,5 @@
-"""How the addon lives with mitmproxy's flows and capture files: flows to Exchanges,
-holding back ``-w`` writes of flows whose verdict is still open, and a clear message
-for a capture mitmproxy cannot read."""
+"""How the addon lives with capture files: holding back ``-w`` writes of flows whose
+verdict is still open, and a clear message for a capture mitmproxy cannot read."""
 
 from __future__ import annotations
 
@@ -10,88 +9,6 @@ import os
 from collections.abc import Callable
 
 from mitmproxy import ctx, http
-from mitmproxy.net.http import url as mitm_url
-
-from corscore import Exchange, make_headers
-from corscore.http import (
-    HTTP_WHITESPACE,
-    REQUEST_HEADERS_READ,
-    RESPONSE_ALL_IF,
-    RESPONSE_HEADERS_READ,
-)
-
-
-_PREFIXES: dict[tuple[bytes, str, int], str] = {}  # (scheme, host, port) -> "scheme://authority"
-_PREFIXES_CAP = 1024
-
-
-def url_of(req: http.Request) -> str:
-    """``req.url``, without rebuilding the scheme and authority for every request to
-    the same server (mitmproxy's own unparse builds each prefix once)."""
-    d = req.data
-    if d.path == b"*" or d.method.upper() == b"CONNECT":
-        return req.url
-    key = (d.scheme, d.host, d.port)
-    prefix = _PREFIXES.get(key)
-    if prefix is None:
-        prefix = mitm_url.unparse(req.scheme, d.host, d.port, "")
-        if len(_PREFIXES) < _PREFIXES_CAP:
-            _PREFIXES[key] = prefix
-    return prefix + d.path.decode("utf-8", "surrogateescape")
-
-
-def has_origin(req: http.Request) -> bool:
-    """Whether the request has an Origin header (without it nothing is CORS): the test on
-    every response, so no value is decoded; the same names as ``origin_header``."""
-    for name, _ in req.data.headers.fields:
-        if len(name) == 6 and name.lower() == b"origin":
-            return True
-    return False
-
-
-def origin_header(req: http.Request) -> str | None:
-    """The request's Origin header as the core reads it (``Exchange.req("origin")``:
-    every line decoded as latin-1, trimmed, joined with ", "), from the raw fields
-    without building an Exchange."""
-    values = [v for n, v in req.data.headers.fields if len(n) == 6 and n.lower() == b"origin"]
-    if not values:
-        return None
-    return ", ".join([v.decode("latin-1").strip(HTTP_WHITESPACE) for v in values])
-
-
-_METHODS: dict[bytes, str] = {}  # raw method -> Request.method, for methods seen before
-_METHODS_CAP = 64
-
-
-def method_of(raw: bytes) -> str:
-    """``Request.method`` from the raw method bytes, decoded once per distinct method."""
-    method = _METHODS.get(raw)
-    if method is None:
-        method = raw.decode("utf-8", "surrogateescape").upper()
-        if len(_METHODS) < _METHODS_CAP:
-            _METHODS[raw] = method
-    return method
-
-
-def exchange_of(flow: http.HTTPFlow, response: bool = True) -> Exchange:
-    """The facts of a mitmproxy flow, as the core wants them (without the response
-    when ``response`` is False)."""
-    req = flow.request
-    d = req.data  # the fields behind Request's properties, read without a call each
-    resp = flow.response.data if response and flow.response is not None else None
-    # Positional, in Exchange's field order (key, method, url, request headers, status,
-    # response headers, timestamp, websocket): keywords cost every flow a name lookup each.
-    return Exchange(
-        flow.id,
-        method_of(d.method),
-        url_of(req),
-        make_headers(d.headers.fields, REQUEST_HEADERS_READ),
-        resp.status_code if resp is not None else None,
-        (make_headers(resp.headers.fields, RESPONSE_HEADERS_READ, RESPONSE_ALL_IF)
-         if resp is not None else None),
-        d.timestamp_start or 0.0,
-        flow.websocket is not None,
-    )
 
 
 _HAR_FIELDS = (

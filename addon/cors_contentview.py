@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mitmproxy import contentviews
 
-from corscore.explain import explain
+from corscore.render import explain
 
 NAME = "CORS"
 

@@ -2,7 +2,7 @@
 
 import itertools
 
-from corscore import Exchange, make_headers
+from corscore import Exchange, render
 
 PAGE = "http://127.0.0.1:8000"
 API = "http://127.0.0.1:9000"
@@ -18,16 +18,26 @@ def ex(method="GET", url=API + "/data", req=(), status=200, resp=(), ts=1000.0, 
     if fetch_metadata:
         headers.append(("Sec-Fetch-Mode", "cors"))
     headers.extend(req)
-    return Exchange(
+    return Exchange.of(
         key=key or f"f{next(_ids)}",
         method=method,
         url=url,
-        request_headers=make_headers(headers),
+        request_headers=lines(headers),
         status=status,
-        response_headers=None if status is None else make_headers(resp),
+        response_headers=None if status is None else lines(resp),
         timestamp=ts,
         websocket=websocket,
     )
+
+
+def lines(headers):
+    """Header lines as the flow reader gives them: names lower-cased."""
+    return [(n.lower(), v) for n, v in headers]
+
+
+def meta(finding):
+    """The rendered finding: what every output is made from."""
+    return render(finding, ":no_entry:")
 
 
 def good(origin=PAGE, creds=True):

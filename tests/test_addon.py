@@ -179,10 +179,10 @@ def test_pending_preflight_settles_when_actual_arrives(addon):
         pf = credentials_only_preflight()
         run(addon, pf)
         assert pf.metadata["cors_creds"]["related"]["awaiting_actual"] is True
-        assert pf.id in addon.awaiting and not pf.marked
+        assert addon.analyzer.is_open(pf.id) and not pf.marked
         actual = cors_flow("PUT", resp=[("Access-Control-Allow-Origin", PAGE)], ts=100.1)
         run(addon, actual)
-        assert pf.id not in addon.awaiting
+        assert not addon.analyzer.is_open(pf.id)
         assert pf.metadata["cors_creds"]["related"]["actual_followed"] is True
         assert not pf.marked
 
@@ -197,26 +197,32 @@ class UpdateSpy:
         self.events.append([f.id for f in flows])
 
 
-def test_settled_flows_are_announced_in_one_update_at_the_next_tick_or_done(addon):
+def test_each_settled_flow_is_announced_once_when_it_settles(addon, caplog):
+    """A verdict settled after its flow was answered: the flow is annotated again, one
+    update event announces it, the report counts its final verdict and the log says it."""
+    caplog.set_level("INFO")
     spy = UpdateSpy()
-    with taddons.context(addon, spy):
+    with taddons.context(addon, spy) as tctx:
+        tctx.configure(addon, cors_creds_log_repeats=0)
         pfs = []
         for i in range(3):
             pf = credentials_only_preflight()
             pf.request.url = f"http://127.0.0.1:9000/data{i}"
             pf.request.timestamp_start = 100.0 + i
             pfs.append(run(addon, pf))
+        assert spy.events == [] and addon.report.counts["cors_flows"] == 0  # still open
         later = cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0)
         run(addon, later)  # 100 s later: every preflight expired unfollowed
         assert all(pf.marked == ":no_entry:" for pf in pfs)
-        assert spy.events == []  # not yet announced: batched
-        addon._flush_updates()  # what the timer does every 0.25 s
-        assert spy.events == [[pf.id for pf in pfs]]
-        addon._flush_updates()
-        assert len(spy.events) == 1  # nothing twice
+        assert spy.events == [[pf.id] for pf in pfs]
+        assert addon.report.counts["hidden_credentialed"] == 3
+        assert addon.report.counts["cors_flows"] == 4
+        logged = [r for r in caplog.records if r.getMessage().startswith("[cors] PUT ")]
+        assert len(logged) == 3 and all(r.levelname == "WARNING" for r in logged)
+        assert all("PreflightInvalidAllowCredentials" in r.getMessage() for r in logged)
         pf = run(addon, credentials_only_preflight())
         addon.done()  # settles the last one and announces it
-        assert spy.events[-1] == [pf.id]
+        assert spy.events[-1] == [pf.id] and len(spy.events) == 4
 
 
 def test_timer_settles_a_lone_preflight_and_announces_it(addon):
@@ -233,110 +239,16 @@ def test_timer_settles_a_lone_preflight_and_announces_it(addon):
             pf = credentials_only_preflight()
             pf.request.timestamp_start = time.time()  # a live flow
             run(addon, pf)
-            assert spy.events == [] and pf.id in addon.awaiting
+            assert spy.events == [] and addon.analyzer.is_open(pf.id)
             for _ in range(40):  # at most 2 s
                 await asyncio.sleep(0.05)
                 if spy.events:
                     break
             assert spy.events == [[pf.id]]
-            assert pf.marked == ":no_entry:" and pf.id not in addon.awaiting
+            assert pf.marked == ":no_entry:" and not addon.analyzer.is_open(pf.id)
             addon.done()
 
     asyncio.run(body())
-
-
-def test_update_batch_is_sent_when_full(addon):
-    spy = UpdateSpy()
-    with taddons.context(addon, spy):
-        pfs = []
-        for i in range(cors_creds.UPDATE_BATCH + 1):
-            pf = credentials_only_preflight()
-            pf.request.url = f"http://127.0.0.1:9000/data{i}"
-            pf.request.timestamp_start = 100.0 + i * 10  # each expires on the next one
-            pfs.append(run(addon, pf))
-        assert spy.events == [[pf.id for pf in pfs[:cors_creds.UPDATE_BATCH]]]
-        assert not addon._changed  # all sent; the newest still awaits its actual request:
-        assert pfs[-1].id in addon.awaiting
-
-
-def _held_weakly_then_settled(addon, spy=None, keep=False):
-    """A preflight left awaiting its actual request, the test's references to it dropped
-    (unless ``keep``), then settled unfollowed by a later flow. Returns its key, whether it
-    outlived the test's references, the flow after settling (None: gone), and the flows
-    changed but not yet announced. ``running()`` is what mitmdump calls (it starts the
-    timer, hence the event loop)."""
-    import asyncio
-    import gc
-    import weakref
-
-    async def body():
-        with taddons.context(addon, *([spy] if spy else [])) as tctx:
-            tctx.configure(addon, cors_creds_report=None)
-            addon.running()
-            pf = credentials_only_preflight()
-            run(addon, pf)
-            key, ref = pf.id, weakref.ref(pf)
-            assert key in addon.awaiting
-            kept = pf if keep else None  # another addon holding it (a view, Save for -w)
-            del pf
-            gc.collect()
-            alive = ref() is not None
-            run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0))
-            settled, unsent = ref(), list(addon._changed)  # updates not yet sent
-            addon.done()
-            assert settled is kept or not keep
-            return key, alive, settled, unsent
-
-    return asyncio.run(body())
-
-
-def test_without_an_update_listener_an_awaiting_flow_is_held_weakly(addon, caplog):
-    """Plain mitmdump: no addon handles update, so nothing could ever learn of a late
-    verdict on a flow nobody else holds. The addon does not keep such a flow alive (it
-    would only age into the collector's oldest generation), sends no update, and the
-    late verdict still reaches the report and the log."""
-    caplog.set_level("INFO")
-    key, alive, settled, unsent = _held_weakly_then_settled(addon)
-    assert not addon._listened
-    assert not alive and settled is None
-    assert key not in addon.awaiting and unsent == []
-    assert addon.report.counts["hidden"] == 1 and addon.report.counts["hidden_credentialed"] == 1
-    assert addon.report.counts["cors_flows"] == 2
-    # the late verdict's own line (it names the request the preflight was for)
-    logged = [r for r in caplog.records if r.getMessage().startswith("[cors] PUT ")]
-    assert len(logged) == 1 and logged[0].levelname == "WARNING"
-    assert "PreflightInvalidAllowCredentials" in logged[0].getMessage()
-
-
-def test_without_an_update_listener_a_flow_held_elsewhere_is_annotated_but_not_announced(addon):
-    key, alive, settled, unsent = _held_weakly_then_settled(addon, keep=True)
-    assert not addon._listened and alive
-    assert settled.marked == ":no_entry:" and unsent == []
-    assert settled.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
-
-
-def test_with_an_update_listener_an_awaiting_flow_is_kept_and_announced(addon):
-    """mitmweb, the console or a script handling update: the flow is held until its
-    verdict settles, annotated then and announced, even when nobody else holds it."""
-    spy = UpdateSpy()
-    key, alive, settled, unsent = _held_weakly_then_settled(addon, spy)
-    assert addon._listened and alive and unsent == [key]  # sent at the next tick or done
-    assert settled is not None and settled.marked == ":no_entry:"
-    assert settled.metadata["cors_creds"]["reason"] == "PreflightInvalidAllowCredentials"
-    assert [key] in spy.events
-
-
-def test_update_listeners_are_found_in_scripts_and_nested_addons(addon):
-    class Holder:  # like mitmproxy's Script addon: the loaded addons under .addons
-        def __init__(self, *addons):
-            self.addons = list(addons)
-
-    with taddons.context(addon, Holder(Holder())):
-        addon._sync_listeners()
-        assert not addon._listened
-    with taddons.context(addon, Holder(Holder(UpdateSpy()))):
-        addon._sync_listeners()
-        assert addon._listened
 
 
 def test_pending_preflight_without_actual_is_marked_at_done(addon):

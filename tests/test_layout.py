@@ -1,5 +1,6 @@
 """The addon runs inside mitmproxy's own Python (standalone binaries too): it imports
-only the standard library, mitmproxy and its own modules; the core imports no mitmproxy."""
+only the standard library, mitmproxy and its own modules; the core imports no mitmproxy,
+handles no bytes and uses no other module's private names; one module reads flows."""
 
 import ast
 import os
@@ -7,7 +8,7 @@ import sys
 
 from conftest import ADDON_DIR
 
-OWN = {"corscore", "cors_creds", "cors_capture", "cors_contentview"}
+OWN = {"corscore", "cors_creds", "cors_capture", "cors_contentview", "cors_flow"}
 
 
 def imports(path):
@@ -38,3 +39,29 @@ def test_core_is_sans_io():
     assert len(core) >= 8
     for p in core:
         assert not set(imports(p)) & {"mitmproxy", "socket", "asyncio", "logging", "cors_creds"}, p
+
+
+def core_sources():
+    return [p for p in sources() if os.sep + "corscore" + os.sep in p]
+
+
+def test_core_handles_str_only_and_no_private_names_of_other_modules():
+    for p in core_sources():
+        tree = ast.parse(open(p, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not [a.name for a in node.names if a.name.startswith("_")], p
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in ("decode", "encode"), (p, node.lineno)
+            if isinstance(node, ast.Name):
+                assert node.id not in ("bytes", "bytearray"), (p, node.lineno)
+            if isinstance(node, ast.Constant):
+                assert not isinstance(node.value, bytes), (p, node.lineno)
+
+
+def test_only_the_flow_reader_reads_header_fields():
+    """One module knows mitmproxy's flows: no other reads the raw header fields."""
+    readers = {os.path.relpath(p, ADDON_DIR) for p in sources()
+               if ".headers.fields" in open(p, encoding="utf-8").read()}
+    assert readers == {"cors_flow.py"}
+

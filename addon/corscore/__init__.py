@@ -1,14 +1,20 @@
-"""cors-creds core: Chromium's CORS decisions over plain header lists, no I/O and no
-mitmproxy import (sans-IO, in the manner of h11)."""
+"""cors-creds core: Chromium's CORS decisions over plain values, no I/O and no mitmproxy
+import (sans-IO, in the manner of h11).
 
-from .analyzer import Analyzer, Update, classify
-from .checks import check_access, check_preflight, hidden_response_headers
-from .http import Headers, get_normalized, make_headers, origin_of, redact_url
-from .model import Exchange, Finding
-from .reasons import REASONS, Reason
+    http      HTTP facts: the header names read, origins, token lists, redaction
+    reasons   the one table of reasons (the closed set ``CorsError``)
+    checks    the judgements: pure functions from header values to a Verdict
+    model     the value types: Exchange in, Finding out
+    state     all the state: the preflight cache, pending preflights, redirect hops
+    analyzer  exchanges through the judgements and the state, to findings
+    render    a finding as the one dict every output is made from
+    report    the run's findings, counted and grouped
+"""
 
-__all__ = [
-    "Analyzer", "Exchange", "Finding", "Headers", "REASONS", "Reason", "Update",
-    "check_access", "check_preflight", "classify", "get_normalized",
-    "hidden_response_headers", "make_headers", "origin_of", "redact_url",
-]
+from .analyzer import Analyzer, classify
+from .model import Exchange, Finding, Update
+from .reasons import REASONS, CorsError
+from .render import render
+
+__all__ = ["Analyzer", "CorsError", "Exchange", "Finding", "REASONS", "Update", "classify",
+           "render"]

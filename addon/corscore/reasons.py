@@ -1,17 +1,53 @@
 """The one table of reasons: Chromium's CorsError name, when it applies, the browser's
 own console text, our one-line explanation, and the header fix.
 
-Templates are ``str.format`` strings over these fields (missing ones render empty):
-``origin`` (the request's Origin), ``value`` (the failing header value or method or
-header name, Chromium's ``failedParameter``), ``evidence`` (why we believe the request
-was credentialed), ``method``, ``status``, ``location`` (redacted).
-Every output (comment, log line, metadata, reports) renders from a Finding built on
-one of these rows; nothing else spells a reason.
+The reasons are a closed set, ``CorsError``; the table has exactly one row for each,
+checked at import, and every template names only fields of ``FIELDS``. Templates are
+``str.format`` strings (missing fields render empty): ``origin`` (the request's Origin),
+``value`` (the failing header value or method or header name, Chromium's
+``failedParameter``), ``evidence`` (why we believe the request was credentialed),
+``method``, ``status``, ``location`` (redacted), and the reason-specific ones below.
+Every output renders from a Finding built on one of these rows (``render.py``);
+nothing else spells a reason.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, replace
+from enum import StrEnum
+
+
+class CorsError(StrEnum):
+    """Chromium's network::mojom::CorsError names this addon reports (the stable key)."""
+
+    WildcardOriginNotAllowed = "WildcardOriginNotAllowed"
+    MissingAllowOriginHeader = "MissingAllowOriginHeader"
+    MultipleAllowOriginValues = "MultipleAllowOriginValues"
+    InvalidAllowOriginValue = "InvalidAllowOriginValue"
+    AllowOriginMismatch = "AllowOriginMismatch"
+    InvalidAllowCredentials = "InvalidAllowCredentials"
+    PreflightWildcardOriginNotAllowed = "PreflightWildcardOriginNotAllowed"
+    PreflightMissingAllowOriginHeader = "PreflightMissingAllowOriginHeader"
+    PreflightMultipleAllowOriginValues = "PreflightMultipleAllowOriginValues"
+    PreflightInvalidAllowOriginValue = "PreflightInvalidAllowOriginValue"
+    PreflightAllowOriginMismatch = "PreflightAllowOriginMismatch"
+    PreflightInvalidAllowCredentials = "PreflightInvalidAllowCredentials"
+    PreflightInvalidStatus = "PreflightInvalidStatus"
+    PreflightDisallowedRedirect = "PreflightDisallowedRedirect"
+    InvalidAllowMethodsPreflightResponse = "InvalidAllowMethodsPreflightResponse"
+    InvalidAllowHeadersPreflightResponse = "InvalidAllowHeadersPreflightResponse"
+    MethodDisallowedByPreflightResponse = "MethodDisallowedByPreflightResponse"
+    HeaderDisallowedByPreflightResponse = "HeaderDisallowedByPreflightResponse"
+    RedirectContainsCredentials = "RedirectContainsCredentials"
+
+
+# Every field a template may name.
+FIELDS = frozenset((
+    "origin", "value", "evidence", "method", "status", "location", "path", "not_sent",
+    "status_note", "creds_fix", "acac_line", "acac_desc", "star_note", "raw",
+    "requested_headers", "location_clean",
+))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +222,20 @@ def _preflight_variant(r: Reason) -> Reason:
     )
 
 
-REASONS: dict[str, Reason] = {r.name: r for r in _ROWS}
-for _name in _PREFLIGHT_VARIANTS:
-    _v = _preflight_variant(REASONS[_name])
-    REASONS[_v.name] = _v
+def _table() -> dict[CorsError, Reason]:
+    rows = {CorsError(r.name): r for r in _ROWS}
+    for name in _PREFLIGHT_VARIANTS:
+        v = _preflight_variant(rows[CorsError(name)])
+        rows[CorsError(v.name)] = v
+    assert set(rows) == set(CorsError), set(CorsError) ^ set(rows)
+    for r in rows.values():
+        for template in (r.console, r.explain, r.fix, *r.headers):
+            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            assert used <= FIELDS, (r.name, used - FIELDS)
+    return {k: rows[k] for k in CorsError}
+
+
+REASONS: dict[CorsError, Reason] = _table()  # in CorsError's order
 
 
 class _Blank(dict):

@@ -1,4 +1,5 @@
-"""Collects final findings into a bounded report and renders it (JSON, Markdown).
+"""Collects the final findings of a run into a bounded report and renders it (JSON,
+Markdown, HTML). It is fed the rendered metadata (``render.render``), never a Finding.
 
 Memory stays flat: per-flow entries are capped (the newest are kept) and the summary
 groups are capped; counts stay exact.
@@ -11,8 +12,6 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from .model import Finding
-
 SCHEMA = "cors-creds-report/1"
 
 
@@ -22,48 +21,27 @@ def _api_key(url: str) -> str:
 
 
 class Report:
-    """Counts and summary groups of every CORS flow, exact; per-flow entries for the
-    newest ``max_flows`` final findings (0: none listed, the counts and summary still
-    exact). Findings that may still change (a preflight awaiting its actual request)
-    are held apart, up to ``max_open``, so that their final version replaces them in
-    the counts whatever ``max_flows`` is."""
+    """Counts and summary groups of every CORS flow's final finding, exact; per-flow
+    entries for the newest ``max_flows`` (0: none listed, the counts and summary still
+    exact)."""
 
-    def __init__(self, max_flows: int = 10_000, max_groups: int = 2_000,
-                 max_open: int = 4_096) -> None:
+    def __init__(self, max_flows: int = 10_000, max_groups: int = 2_000) -> None:
         self.max_flows = max_flows
         self.max_groups = max_groups
-        self.max_open = max_open
         self.flows: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
-        self._open: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         self.groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
                        "dropped_flows": 0}
 
-    def add(self, key: str, finding: Finding | dict[str, Any], timestamp: float | None = 0.0,
-            final: bool = True) -> None:
-        """Record the finding (or the metadata dict written for it) for a flow; a later
-        finding for the same flow replaces the earlier one (a settled preflight). A
-        metadata dict is kept by reference, not copied: annotate() writes a new one for
-        every change. ``final=False``: this finding may still be replaced. ``timestamp``
-        None: the one recorded with the flow's earlier finding (the flow itself is gone)."""
-        meta = finding if isinstance(finding, dict) else finding.to_metadata()
-        old = self._open.pop(key, None) if self._open else None
-        if old is None and self.flows:
-            old = self.flows.pop(key, None)
+    def add(self, key: str, meta: dict[str, Any], timestamp: float = 0.0) -> None:
+        """Record a flow's final finding (its rendered metadata, kept by reference); a
+        later one for the same flow (re-analysed) replaces it."""
+        old = self.flows.pop(key, None)
         if old is not None:
             self._count(old[0], -1)
         else:
             self.counts["cors_flows"] += 1
-        if timestamp is None:
-            timestamp = old[1] if old is not None else 0.0
-        if meta["verdict"] == "hidden":
-            self._count(meta, +1)
-        if not final:
-            self._open[key] = (meta, timestamp)
-            while len(self._open) > self.max_open:
-                self._open.popitem(last=False)
-                self.counts["dropped_flows"] += 1
-            return
+        self._count(meta, +1)
         if self.max_flows <= 0:
             self.counts["dropped_flows"] += 1
             return
@@ -75,7 +53,7 @@ class Report:
     def entries(self) -> list[dict[str, Any]]:
         """Per-flow entries, oldest first: the finding's metadata plus flow id and time."""
         out = []
-        rows = sorted([*self.flows.items(), *self._open.items()], key=lambda kv: kv[1][1])
+        rows = sorted(self.flows.items(), key=lambda kv: kv[1][1])
         for key, (meta, ts) in rows:
             entry = {k: v for k, v in meta.items() if k not in ("comment", "marked")}
             entry["flow"] = key

@@ -1,0 +1,154 @@
+"""All the core's state, in one place (as h11's ``_state.py``: every other module of the
+core is pure functions and frozen values).
+
+What the browser remembers between exchanges, as far as the proxy can see it:
+- ``preflights``: the preflight cache, by (origin, URL, method): which flow answered it,
+  when, until when the browser keeps it, and the header names it asked for;
+- ``pending``: preflights that fail only for credentialed requests, awaiting their
+  actual request (it comes only if the page did not ask for credentials);
+- ``hops``: the next hop expected in a redirect chain, by (URL, method);
+and, for the log, how often each finding was seen (``Repeats``).
+
+Every table is an insertion-ordered ``Table``, capped in entries (the oldest go first)
+and ageing out after a fixed lifetime.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .checks import Failure
+from .model import Finding
+
+V = TypeVar("V")
+
+PREFLIGHT_CACHE_CAP = 7200.0  # seconds: Chromium's cap on Access-Control-Max-Age
+
+
+class Table(Generic[V]):
+    """An insertion-ordered map, at most ``cap`` entries (the oldest dropped first),
+    whose entries age out ``lifetime`` seconds after the time they were put with."""
+
+    def __init__(self, cap: int, lifetime: float) -> None:
+        self.cap = cap
+        self.lifetime = lifetime
+        self._items: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def put(self, key: Hashable, value: V, ts: float) -> None:
+        self._items.pop(key, None)
+        self._items[key] = (ts, value)
+        while len(self._items) > self.cap:
+            self._items.popitem(last=False)
+
+    def get(self, key: Hashable) -> V | None:
+        item = self._items.get(key)
+        return item[1] if item is not None else None
+
+    def pop(self, key: Hashable) -> V | None:
+        item = self._items.pop(key, None)
+        return item[1] if item is not None else None
+
+    def expire(self, now: float, inclusive: bool = False) -> list[V]:
+        """Remove and return the entries, oldest first, whose lifetime is over at ``now``
+        (``inclusive``: an entry exactly ``lifetime`` old is over too)."""
+        out = []
+        items = self._items
+        while items:
+            ts, value = next(iter(items.values()))
+            age = now - ts
+            if age < self.lifetime or (age == self.lifetime and not inclusive):
+                break
+            items.popitem(last=False)
+            out.append(value)
+        return out
+
+    def drain(self) -> list[V]:
+        out = [v for _, v in self._items.values()]
+        self._items.clear()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """A preflight the browser's preflight cache keeps."""
+
+    key: str  # its flow
+    ts: float
+    expires: float
+    requested: tuple[str, ...]  # the header names it asked for
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A preflight that fails only for credentialed requests, awaiting its actual one."""
+
+    key: str
+    finding: Finding
+    fail_include: Failure
+    handle: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """What we expect next in a redirect chain."""
+
+    first_url: str
+    next_origin: str  # the Origin the next hop carries ("null" once tainted)
+    include: bool
+    evidence: tuple[str, ...]
+    hop: int  # the index (1-based) the next hop will have
+
+
+class State:
+    """The correlation state: three bounded tables. ``max_age`` is how long the preflight
+    cache and redirect chains are remembered; ``preflight_wait`` how long a pending
+    preflight waits for its actual request."""
+
+    def __init__(self, max_entries: int, preflight_wait: float,
+                 max_age: float = PREFLIGHT_CACHE_CAP) -> None:
+        self.max_entries = max_entries
+        self.preflights: Table[Preflight] = Table(max_entries, max_age)
+        self.pending: Table[Pending] = Table(max_entries, preflight_wait)
+        self.hops: Table[Hop] = Table(max_entries, max_age)
+        self._aged_at = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self.preflights) + len(self.pending) + len(self.hops)
+
+    def tick(self, now: float) -> None:
+        """Age out the preflight cache and the redirect chains (at most once a second of
+        flow time, or when the clock goes back)."""
+        if now - self._aged_at > 1.0 or now < self._aged_at:
+            self._aged_at = now
+            self.preflights.expire(now)
+            self.hops.expire(now)
+
+
+class Repeats:
+    """How often each finding was seen, for the log: the first ``first`` in full, then
+    only a running count at 10, 100, 1000, … (a polling page must not flood the
+    terminal). Capped at ``cap`` keys, the least recently seen forgotten first."""
+
+    def __init__(self, first: int = 3, cap: int = 4096) -> None:
+        self.first = first  # 0: log everything
+        self._counts: Table[int] = Table(cap, float("inf"))
+
+    def see(self, key: Hashable) -> tuple[bool, int]:
+        """Count one occurrence; returns (log it in full?, count so far)."""
+        n = (self._counts.get(key) or 0) + 1
+        self._counts.put(key, n, 0.0)
+        return (self.first == 0 or n <= self.first), n
+
+    @staticmethod
+    def milestone(n: int) -> bool:
+        """A count worth a short line: a power of ten."""
+        return n >= 10 and str(n).rstrip("0") == "1"
