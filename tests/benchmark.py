@@ -1,17 +1,44 @@
-"""Benchmarks: prints figures, asserts nothing. Run: bash .ci/bench
+"""Benchmarks: prints figures, asserts nothing. Run: bash .ci/bench [mp11|mp12] [--only …]
 
-1. live     requests/s through mitmdump to a local server, realistic mix, bare vs addon
-2. offline  mitmdump -nr of a generated capture: bare, a no-op script addon, this addon
-3. core     flows/s of the pure core alone, one core
-4. memory   RSS after 1 M synthetic flows through the addon's hooks vs after the first 10 k
-5. instructions  machine instructions the addon adds per flow (valgrind; skipped without it)
-6. contrast  (only with --only contrast) this addon next to a busy loop of the same
+Headline figures (deterministic, or nearly):
+1. instructions  machine instructions the addon adds per flow: whole `mitmdump -nr` runs
+   under valgrind, this addon minus the no-op script, 1000 minus 10 flows, mean of 3 hash
+   seeds (skipped without valgrind)
+2. inprocess     µs a flow in the addon's hooks over a capture read into memory first
+   (process time, best of 3 passes)
+Beside them:
+3. offline  mitmdump -nr of a generated capture: bare, a no-op script addon, this addon
+   (wall and CPU time, interleaved rounds)
+4. live     requests/s through mitmdump to a local server, realistic mix, bare vs addon
+5. core     flows/s of the pure core alone, one core
+6. memory   RSS after 1 M synthetic flows through the addon's hooks vs after the first 10 k
+7. contrast (only with --only contrast) this addon next to a busy loop of the same
    in-process cost: what each costs in mitmdump -nr
 
 Every figure that compares is a ratio of two variants measured in the same round (the
-variants interleaved), median over rounds; the offline figure comes with a breakdown of
-where the addon's cost goes. Live and offline rounds also run the addon a second time:
-how far apart its two readings fall is what the run can resolve on this machine.
+variants interleaved, their order reversed every other round), median over rounds. Live
+and offline rounds also run the addon a second time: how far apart its two readings fall
+is what the run can resolve on this shared machine.
+
+Why whole-process ratios are not the headline (issue #6, each point measured on this
+machine, 2 cores, shared):
+- The same code reads differently from run to run: an A/A comparison (the addon against
+  an identical copy, 10 interleaved rounds of 20,000 flows, CPU time) read 95.8 % and
+  94.3 % of the no-op run, single rounds from 86 % to 104 %. The no-op script alone costs
+  0-4 % of bare from run to run.
+- The addon adds about 1.2 % to mitmdump's instructions but 4-7 % to its time: what costs
+  is memory, not instructions. Its small functions, objects and dicts are touched once per
+  flow after mitmproxy's own per-flow work (35 addons, six events) has pushed them out of
+  the caches; valgrind's cache model prices the addon at 2-3.5 %.
+- The same code costs more in place (--only contrast): a busy loop calibrated to the
+  addon's in-process cost costs about 1.5x that in mitmdump -nr, the addon about 4x; the
+  collector adds some µs a flow, the rest is mitmproxy's own work running slower around it.
+- What did not move the time in mitmdump (interleaved runs, CPU time): batching update
+  events, the collector off, tables capped at 64 entries instead of 4096, 20 extra small
+  calls a flow, no metadata left on the flow, flows analysed in batches of 64. Findings
+  remembered by an exchange signature took the hooks from 27 to 12 µs a flow in process,
+  and moved the whole-process figure by less than the run could resolve: the redesign of
+  issue #17 removed them (one lru_cache on judge_preflight is what is left).
 """
 
 from __future__ import annotations
@@ -254,11 +281,14 @@ def resolution(label: str, speed: dict[str, list[float]], per_cpu: dict[str, lis
 def _fresh_state(addon) -> None:
     """This addon as at start, as mitmdump runs it without a report file (counts only)."""
     from corscore import Analyzer
+    from corscore.checks import judge_preflight
+    from corscore.render import texts
     from corscore.report import Report
 
     addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
     addon.report = Report(max_flows=0)
-    addon.awaiting.clear()
+    judge_preflight.cache_clear()
+    texts.cache_clear()
 
 
 def breakdown(cap: str, flows: int, runs: int = 3) -> None:
@@ -437,7 +467,7 @@ def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
 
 
 def core(n: int) -> None:
-    from corscore import Analyzer, Exchange, make_headers
+    from corscore import Analyzer, Exchange, render
 
     rng = random.Random(3)
     weights = [m[0] for m in MIX]
@@ -454,16 +484,18 @@ def core(n: int) -> None:
             resp.append(("Access-Control-Allow-Origin", "*" if "star" in path else PAGE))
             if "good" in path:
                 resp.append(("Access-Control-Allow-Credentials", "true"))
-        exchanges.append(Exchange(str(i), method, f"http://127.0.0.2:9000{path}?n={i}",
-                                  make_headers(req), 200, make_headers(resp), i * 0.01))
+        exchanges.append(Exchange.of(
+            key=str(i), method=method, url=f"http://127.0.0.2:9000{path}?n={i}",
+            request_headers=[(k.lower(), v) for k, v in req], status=200,
+            response_headers=[(k.lower(), v) for k, v in resp], timestamp=i * 0.01))
     best = 0.0
     for _ in range(5):
         a = Analyzer()
         t = time.perf_counter()
         for ex in exchanges:
             a.request(ex)
-            for _, finding in a.response(ex):
-                finding.to_metadata()
+            for u in a.response(ex):
+                render(u.finding)
         dt = time.perf_counter() - t
         best = max(best, n / dt)
     print(f"CORE: {best:,.0f} flows/s (request + response + metadata per flow; best of 5 over "
@@ -502,14 +534,29 @@ def memory(total: int) -> None:
     base = marks[10_000]
     print("MEMORY: RSS " + ", ".join(f"{k:,} flows {v:.1f} MB" for k, v in marks.items())
           + f"; growth after the first 10,000: {marks[total] - base:+.1f} MB (target <= +10 MB); "
-          f"{total / dt:,.0f} flows/s through the hooks; state {addon.analyzer.state_size()} "
+          f"{total / dt:,.0f} flows/s through the hooks; state {len(addon.analyzer.state)} "
           f"entries, report {len(addon.report.flows)} flows", flush=True)
+
+
+def inprocess(flows: int) -> None:
+    """µs a flow in this addon's hooks, over the mix read into memory first."""
+    import cors_creds
+
+    with tempfile.TemporaryDirectory() as tmp:
+        got = []
+        for browser in (False, True):
+            cap = os.path.join(tmp, f"inprocess.{browser}.mitm")
+            make_capture(cap, flows, browser)
+            got.append(_preloaded_cost(cors_creds.CorsCreds(), cap) * 1e6)
+    print(f"IN-PROCESS (hooks over {flows:,} flows read into memory first, best of 3 passes): "
+          f"{got[0]:.1f} us a flow on the mix; {got[1]:.1f} us with a browser's and a server's "
+          f"other headers", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--only", choices=["live", "offline", "core", "memory", "instructions",
-                                       "contrast"],
+                                       "inprocess", "contrast"],
                     action="append")
     ap.add_argument("--runs", type=int, default=3, help="offline rounds")
     ap.add_argument("--live-runs", type=int, default=5)
@@ -519,6 +566,7 @@ def main() -> None:
     ap.add_argument("--core-flows", type=int, default=100_000)
     ap.add_argument("--memory-flows", type=int, default=1_000_000)
     ap.add_argument("--instruction-flows", type=int, default=1000)
+    ap.add_argument("--inprocess-flows", type=int, default=20_000)
     ap.add_argument("--contrast-flows", type=int, default=20_000)
     ap.add_argument("--contrast-runs", type=int, default=6)
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
@@ -531,7 +579,11 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
           f"Python {platform.python_version()}, mitmproxy {mitmproxy.version.VERSION}", flush=True)
-    only = args.only or ["core", "memory", "live", "offline", "instructions"]
+    only = args.only or ["instructions", "inprocess", "core", "memory", "live", "offline"]
+    if "instructions" in only:
+        instructions(args.instruction_flows)
+    if "inprocess" in only:
+        inprocess(args.inprocess_flows)
     if "core" in only:
         core(args.core_flows)
     if "memory" in only:
@@ -540,8 +592,6 @@ def main() -> None:
         live(args.live_runs, args.live_requests, args.concurrency)
     if "offline" in only:
         offline(args.runs, args.offline_flows)
-    if "instructions" in only:
-        instructions(args.instruction_flows)
     if "contrast" in only:
         contrast(args.contrast_runs, args.contrast_flows)
 
