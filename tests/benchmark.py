@@ -281,6 +281,7 @@ def resolution(label: str, speed: dict[str, list[float]], per_cpu: dict[str, lis
 def _fresh_state(addon) -> None:
     """This addon as at start, as mitmdump runs it without a report file (counts only)."""
     from corscore import Analyzer
+    from corscore.analyzer import judge_actual
     from corscore.checks import judge_preflight
     from corscore.render import texts
     from corscore.report import Report
@@ -288,6 +289,7 @@ def _fresh_state(addon) -> None:
     addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
     addon.report = Report(max_flows=0)
     judge_preflight.cache_clear()
+    judge_actual.cache_clear()
     texts.cache_clear()
 
 
@@ -467,7 +469,8 @@ def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
 
 
 def core(n: int) -> None:
-    from corscore import Analyzer, Exchange, render
+    from corscore import Analyzer, Exchange
+    from corscore.render import render
 
     rng = random.Random(3)
     weights = [m[0] for m in MIX]

@@ -2,7 +2,8 @@
 
 import itertools
 
-from corscore import Exchange, render
+from corscore import Exchange
+from corscore.render import render
 
 PAGE = "http://127.0.0.1:8000"
 API = "http://127.0.0.1:9000"

@@ -225,6 +225,36 @@ def test_each_settled_flow_is_announced_once_when_it_settles(addon, caplog):
         assert spy.events[-1] == [pf.id] and len(spy.events) == 4
 
 
+def test_update_events_only_when_an_addon_listens(addon):
+    """Plain mitmdump has no addon handling update: a settled flow is annotated, counted
+    and logged, and no event walks the addon chain for nobody. Once an addon that
+    handles update is loaded (mitmweb's view, a script), settled flows are announced."""
+    import asyncio
+
+    from mitmproxy import hooks
+
+    async def body():
+        with taddons.context(addon) as tctx:
+            sent = []
+            trigger = tctx.master.addons.trigger
+            tctx.master.addons.trigger = lambda event: (
+                sent.append(event) if isinstance(event, hooks.UpdateHook) else trigger(event))
+            addon.running()
+            pf = run(addon, credentials_only_preflight())
+            run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0))
+            assert pf.marked == ":no_entry:" and sent == []
+            assert addon.report.counts["hidden_credentialed"] == 1
+            spy = UpdateSpy()
+            tctx.master.addons.add(spy)
+            tctx.configure(addon, cors_creds_log_repeats=5)  # any option change re-checks
+            pf2 = run(addon, credentials_only_preflight())
+            run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=300.0))
+            assert [[f.id for f in e.flows] for e in sent] == [[pf2.id]]
+            addon.done()
+
+    asyncio.run(body())
+
+
 def test_timer_settles_a_lone_preflight_and_announces_it(addon):
     """Live, no later flow comes: the 0.25 s timer ends the wait and sends the update."""
     import asyncio

@@ -15,10 +15,10 @@ from mitmproxy.websocket import WebSocketData
 
 import cors_creds
 import cors_flow
-from corscore import Analyzer, Exchange, analyzer, render
+from corscore import Analyzer, Exchange, analyzer
 from corscore.checks import judge_preflight
 from corscore.http import redact_url
-from corscore.render import log_line
+from corscore.render import log_line, render
 from corscore.report import Report
 
 NAMES = [
@@ -118,16 +118,19 @@ def test_core_never_raises_and_is_deterministic(seq):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(exchange_st, max_size=10))
 def test_the_memo_never_changes_an_output(seq):
-    """judge_preflight is memoized (lru_cache on its own arguments): every output of a
-    sequence, repeated, is what it gives with the plain function."""
+    """The two judgements are memoized (lru_cache on their own arguments): every output of
+    a sequence, repeated, is what it gives with the plain functions."""
     judge_preflight.cache_clear()
+    analyzer.judge_actual.cache_clear()
     memoized = drive(seq + seq, Analyzer(max_entries=8))
-    plain_judge = judge_preflight.__wrapped__
-    analyzer.judge_preflight = plain_judge
+    memo_actual = analyzer.judge_actual
+    analyzer.judge_preflight = judge_preflight.__wrapped__
+    analyzer.judge_actual = memo_actual.__wrapped__
     try:
         plain = drive(seq + seq, Analyzer(max_entries=8))
     finally:
         analyzer.judge_preflight = judge_preflight
+        analyzer.judge_actual = memo_actual
     assert plain == memoized
 
 

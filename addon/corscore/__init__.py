@@ -14,7 +14,5 @@ import (sans-IO, in the manner of h11).
 from .analyzer import Analyzer, classify
 from .model import Exchange, Finding, Update
 from .reasons import REASONS, CorsError
-from .render import render
 
-__all__ = ["Analyzer", "CorsError", "Exchange", "Finding", "REASONS", "Update", "classify",
-           "render"]
+__all__ = ["Analyzer", "CorsError", "Exchange", "Finding", "REASONS", "Update", "classify"]

@@ -13,7 +13,7 @@ clock readings, and returns ``Update``s for the caller to render.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from .checks import (
@@ -85,6 +85,70 @@ _CREDS_FIX = (("creds_fix", ' and "Access-Control-Allow-Credentials: true"'),
               ("acac_line", "Access-Control-Allow-Credentials: true"))
 
 
+@lru_cache(maxsize=1024)
+def judge_actual(origin: str, url: str, method: str, status: int, location: str | None,
+                 acao: str | None, acac: str | None, aceh: str | None, names: tuple[str, ...],
+                 evidence: tuple[str, ...], include: bool, hop: int,
+                 first_url: str | None) -> Finding:
+    """The finding on an actual response or a redirect hop (``url`` redacted), from
+    everything it depends on but its link to a preflight: CheckAccess, then for a redirect
+    the Location's userinfo; without credentials, what would fail with them; the headers
+    JavaScript cannot read. A pure function, memoized: an app calls the same endpoints
+    over and over."""
+    role = "redirect" if is_redirect(status, location) else "actual"
+    access = judge_access(acao, acac, origin, include)
+    failure = access.failure
+    if failure is None and role == "redirect" and location is not None:
+        failure = check_redirect_location(location)
+    related: list[tuple[str, object]] = []
+    if first_url is not None:
+        related += [("hop", hop), ("first_url", first_url)]
+    if failure is not None and (hop > 1 or role == "redirect"):
+        related.append(("chain", f"hop {hop} of {hop}: the browser stops here"
+                        + ("; the redirect is not followed" if role == "redirect" else "")))
+    hint = hidden = None
+    if failure is None:
+        if not include:
+            hint = judge_access(acao, acac, origin, True).failure
+        if aceh is not None:
+            hidden = hidden_response_headers(aceh, names, include)
+    f = Finding(verdict=EXPOSED, role=role, origin=origin, url=url, method=method,
+                credentials=evidence, credentials_mode=INCLUDE if include else OMIT,
+                checks=access.checks, related=tuple(related), hidden_headers=hidden or (),
+                confidence=("inferred" if len(evidence) == 1
+                            and evidence[0].startswith("authorization") else "certain"),
+                if_credentialed=_hint(hint, status) if hint is not None else None)
+    return _failed(f, failure, status, location) if failure is not None else f
+
+
+def _failed(f: Finding, failure: Failure, status: int, location: str | None,
+            not_sent: bool = False) -> Finding:
+    """The finding hidden by this failure, with the fields its texts are filled with."""
+    fields = dict(failure.fields)
+    location = location or ""
+    if "location" in fields:
+        fields["location"] = redact_url(fields["location"])
+    elif failure.reason == E.RedirectContainsCredentials:
+        fields["location"] = redact_url(location)
+    fields["status"] = str(status)
+    fields["path"] = "/" + f.url.split("://", 1)[-1].partition("/")[2]
+    if failure.reason == E.MissingAllowOriginHeader and status and status >= 400:
+        fields["status_note"] = f" (status {status}; often an error page without CORS)"
+    if f.credentials_mode == INCLUDE:
+        fields.update(_CREDS_FIX)
+    if failure.reason == E.RedirectContainsCredentials:
+        fields["location_clean"] = strip_userinfo(location)
+    if not_sent:
+        fields.update(_not_sent(f.method))
+    return f._replace(verdict=HIDDEN, reason=failure.reason, failed_parameter=failure.parameter,
+                      fields=tuple(fields.items()))
+
+
+def _hint(failure: Failure, status: int | None) -> Failure:
+    """What would fail if this request were sent with credentials."""
+    return failure._replace(fields=(*failure.fields, ("status", str(status)), *_CREDS_FIX))
+
+
 class Analyzer:
     """Feed it exchanges in arrival order; it returns findings (module docstring)."""
 
@@ -96,11 +160,16 @@ class Analyzer:
 
     def waiting(self) -> bool:
         """Whether a preflight awaits its actual request (only then do requests matter)."""
-        return len(self.state.pending) > 0
+        return self.state.waiting()
+
+    def awaits(self, method: str) -> bool:
+        """Whether a preflight awaits a request of this method: only such a request can
+        settle one (``request``); for the others ``expire`` is all there is to do."""
+        return self.state.awaits(method)
 
     def is_open(self, key: str) -> bool:
         """Whether this flow's verdict may still change."""
-        return key in self.state.pending
+        return self.state.is_pending(key)
 
     # -- inputs
     def request(self, ex: Exchange) -> list[Update]:
@@ -109,10 +178,10 @@ class Analyzer:
             return updates
         st = self.state
         pf = st.preflights.get((ex.req(Req.ORIGIN) or "", strip_fragment(ex.url), ex.method))
-        aw = st.pending.pop(pf.key) if pf is not None else None
+        aw = st.settle(pf.key) if pf is not None else None
         if aw is not None:  # the browser accepted the preflight: no credentials asked for
             related = tuple(kv for kv in aw.finding.related if kv[0] != "awaiting_actual")
-            settled = replace(aw.finding, open=False, credentials_mode=OMIT,
+            settled = aw.finding._replace(open=False, credentials_mode=OMIT,
                               related=(*related, ("actual_followed", True), ("actual", ex.key)))
             updates.append(Update(aw.key, settled, aw.handle))
         return updates
@@ -128,12 +197,12 @@ class Analyzer:
         return [Update(ex.key, self._actual(ex), handle)]
 
     def expire(self, now: float) -> list[Update]:
-        out = [self._unfollowed(aw) for aw in self.state.pending.expire(now, inclusive=True)]
+        out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
         self.state.tick(now)
         return out
 
     def flush(self) -> list[Update]:
-        return [self._unfollowed(aw) for aw in self.state.pending.drain()]
+        return [self._unfollowed(aw) for aw in self.state.drain()]
 
     # -- preflights
     def _preflight(self, ex: Exchange, handle: object) -> Finding:
@@ -154,21 +223,21 @@ class Analyzer:
                     method=req.method, warnings=omit.warnings, checks=omit.checks,
                     related=(("actual_method", req.method), ("requested_headers", req.headers)))
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
-            f = replace(f, related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
+            f = f._replace(related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
                         credentials_mode=INCLUDE if hop.include else OMIT,
                         checks=incl.checks if hop.include else omit.checks)
             failure = fail_incl if hop.include else fail_omit
             if failure is not None:
-                f = self._fail(f, failure, ex, not_sent=True)
+                f = _failed(f, failure, ex.status, ex.resp(Resp.LOCATION), not_sent=True)
         elif fail_omit is not None:
-            f = self._fail(f, fail_omit, ex, not_sent=True)
+            f = _failed(f, fail_omit, ex.status, ex.resp(Resp.LOCATION), not_sent=True)
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
-                f = replace(f, if_credentialed=self._hint(fail_incl, ex))
+                f = f._replace(if_credentialed=_hint(fail_incl, ex.status))
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
-            f = replace(f, if_credentialed=self._hint(fail_incl, ex), open=True,
+            f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
                         related=(*f.related, ("awaiting_actual", True)))
-            st.pending.put(ex.key, Pending(ex.key, f, fail_incl, handle), ex.timestamp)
+            st.wait(Pending(ex.key, f, fail_incl, handle), ex.timestamp)
         max_age = _max_age(ex.resp(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
@@ -180,8 +249,8 @@ class Analyzer:
         requests: the page asked for credentials and the browser stopped there."""
         f, fail = aw.finding, aw.fail_include
         related = tuple(kv for kv in f.related if kv[0] != "awaiting_actual")
-        settled = replace(
-            f, open=False, related=(*related, ("actual_followed", False)),
+        settled = f._replace(
+            open=False, related=(*related, ("actual_followed", False)),
             credentials=("inferred: no actual request followed this preflight",),
             credentials_mode=INCLUDE, if_credentialed=None, verdict=HIDDEN,
             reason=fail.reason, failed_parameter=fail.parameter,
@@ -204,39 +273,16 @@ class Analyzer:
             if not evidence:
                 evidence = (f"carried from hop 1 of the redirect chain ({'; '.join(hop.evidence)})",)
         location = ex.resp(Resp.LOCATION)
-        role = "redirect" if is_redirect(ex.status, location) else "actual"
-        acao, acac = ex.resp(Resp.ACAO), ex.resp(Resp.ACAC)
-        verdict = judge_access(acao, acac, origin, include)
-        related = []
-        if pf is not None:
-            related.append(("preflight", pf.key))
-        hop_index = hop.hop if hop is not None else 1
-        if hop is not None:
-            related += [("hop", hop.hop), ("first_url", hop.first_url)]
-        failure = verdict.failure
-        if role == "redirect" and failure is None and location is not None:
-            failure = check_redirect_location(location)
-        if failure is not None and (hop_index > 1 or role == "redirect"):
-            related.append(("chain", f"hop {hop_index} of {hop_index}: the browser stops here"
-                            + ("; the redirect is not followed" if role == "redirect" else "")))
-        f = Finding(verdict=EXPOSED, role=role, origin=origin, url=redact_url(ex.url),
-                    method=ex.method, credentials=evidence,
-                    credentials_mode=INCLUDE if include else OMIT, checks=verdict.checks,
-                    confidence=("inferred" if len(evidence) == 1
-                                and evidence[0].startswith("authorization") else "certain"),
-                    related=tuple(related))
-        if failure is not None:
-            return self._fail(f, failure, ex)
-        if not include:
-            fail_incl = judge_access(acao, acac, origin, True).failure
-            if fail_incl is not None:
-                f = replace(f, if_credentialed=self._hint(fail_incl, ex))
         aceh = ex.resp(Resp.ACEH)
-        if aceh is not None:
-            f = replace(f, hidden_headers=hidden_response_headers(aceh, ex.response_names,
-                                                                  include))
-        if role == "redirect" and location is not None:
+        hop_index = hop.hop if hop is not None else 1
+        f = judge_actual(origin, redact_url(ex.url), ex.method, ex.status, location,
+                         ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh,
+                         ex.response_names if aceh is not None else (), evidence, include,
+                         hop_index, hop.first_url if hop is not None else None)
+        if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
+        if pf is not None:
+            f = f._replace(related=(("preflight", pf.key), *f.related))
         return f
 
     def _expect_hop(self, ex: Exchange, origin: str, location: str, include: bool,
@@ -264,30 +310,3 @@ class Analyzer:
                 evidence.append(f"authorization ({ex.authorization}, not announced by a "
                                 "preflight: the browser's HTTP-auth cache)")
         return tuple(evidence)
-
-    # -- failures
-    def _fail(self, f: Finding, failure: Failure, ex: Exchange, not_sent: bool = False) -> Finding:
-        fields = dict(failure.fields)
-        location = ex.resp(Resp.LOCATION) or ""
-        if "location" in fields:
-            fields["location"] = redact_url(fields["location"])
-        elif failure.reason == E.RedirectContainsCredentials:
-            fields["location"] = redact_url(location)
-        fields["status"] = str(ex.status)
-        fields["path"] = "/" + f.url.split("://", 1)[-1].partition("/")[2]
-        if failure.reason == E.MissingAllowOriginHeader and ex.status and ex.status >= 400:
-            fields["status_note"] = f" (status {ex.status}; often an error page without CORS)"
-        if f.credentials_mode == INCLUDE:
-            fields.update(_CREDS_FIX)
-        if failure.reason == E.RedirectContainsCredentials:
-            fields["location_clean"] = strip_userinfo(location)
-        if not_sent:
-            fields.update(_not_sent(f.method))
-        return replace(f, verdict=HIDDEN, reason=failure.reason,
-                       failed_parameter=failure.parameter, fields=tuple(fields.items()))
-
-    @staticmethod
-    def _hint(failure: Failure, ex: Exchange) -> Failure:
-        """What would fail if this request were sent with credentials."""
-        return replace(failure, fields=(*failure.fields, ("status", str(ex.status)), *_CREDS_FIX))
-

@@ -9,8 +9,8 @@ shared/cors-reasons.md §1, §2 and §9.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .http import (
     FORBIDDEN_RESPONSE_HEADERS,
@@ -25,15 +25,13 @@ from .reasons import CorsError as E
 Fields = tuple[tuple[str, str], ...]  # a reason's text parameters, as (name, value) pairs
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     reason: E
     parameter: str | None = None  # Chromium's failedParameter
     fields: Fields = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
     """One check made: what was compared, and whether it passed."""
 
     check: str
@@ -42,15 +40,13 @@ class Check:
     want: str
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     failure: Failure | None
     checks: tuple[Check, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class PreflightRequest:
+class PreflightRequest(NamedTuple):
     """What the preflight asked for: the page's method and its unsafe header names."""
 
     origin: str

@@ -1,25 +1,31 @@
 """The core's value types: what it is told about a flow (``Exchange``), and what it
-concludes (``Finding``). Frozen, keyword-built, ``str`` only; neither holds a secret:
-an Exchange keeps cookie names and the Authorization scheme, never their values."""
+concludes (``Finding``). Immutable named tuples (built by keyword, changed only into a
+new value with ``_replace``; a frozen dataclass costs four times as much to build, on
+every flow), ``str`` only; neither holds a secret: an Exchange keeps cookie names and
+the Authorization scheme, never their values."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .checks import Check, Failure, Fields
-from .http import REQUEST_HEADERS, RESPONSE_HEADERS, Req, auth_scheme, cookie_names, normalize
+from .http import (
+    REQUEST_HEADERS,
+    RESPONSE_HEADERS,
+    Req,
+    Resp,
+    auth_scheme,
+    cookie_names,
+    normalize,
+)
 from .reasons import CorsError
 
 HIDDEN, EXPOSED = "hidden", "exposed"
 INCLUDE, OMIT = "include", "omit-or-same-origin"
-_SECRETS = frozenset((Req.COOKIE, Req.AUTHORIZATION))
-_REQUEST_VALUES = REQUEST_HEADERS - _SECRETS
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Exchange:
+class Exchange(NamedTuple):
     """The facts of one HTTP request/response pair, free of any proxy library. Build it
     with ``Exchange.of``. ``key`` is the caller's handle for the flow (mitmproxy's flow
     id); ``status`` and ``response`` are None when the flow has no response."""
@@ -27,13 +33,13 @@ class Exchange:
     key: str
     method: str
     url: str
-    timestamp: float = 0.0
     request: Mapping[str, str]  # normalized values of the request headers read (http.Req)
+    timestamp: float = 0.0
     cookies: tuple[str, ...] | None = None  # names of the cookies sent; None: no Cookie
     authorization: str | None = None  # the Authorization scheme, described; None: absent
     status: int | None = None
     response: Mapping[str, str] | None = None  # normalized values of http.Resp headers
-    response_names: tuple[str, ...] = ()  # every response header's name, once, in order
+    response_names: tuple[str, ...] = ()  # with an Expose-Headers line: every name, in order
     websocket: bool = False
 
     @classmethod
@@ -45,24 +51,25 @@ class Exchange:
         core reads are ignored): the one place header values are normalized, as Chromium
         does (each line trimmed, the lines of a name joined with ", ").
         ``response_names``: every response header's name, when ``response_headers`` holds
-        only those the core reads."""
-        lines = list(request_headers)
-        cookies = [v for n, v in lines if n == Req.COOKIE]
-        auth = normalize(lines, _SECRETS).get(Req.AUTHORIZATION)
-        response = names = None
+        only those the core reads (needed only with an Access-Control-Expose-Headers)."""
+        lines = request_headers if isinstance(request_headers, list) else list(request_headers)
+        request = normalize(lines, REQUEST_HEADERS)
+        cookies = None
+        if request.pop(Req.COOKIE, None) is not None:  # names per line, not from the joined value
+            cookies = cookie_names([v for n, v in lines if n == Req.COOKIE])
+        auth = request.pop(Req.AUTHORIZATION, None)
+        response = None
+        names: tuple[str, ...] = ()
         if response_headers is not None:
-            rlines = list(response_headers)
+            rlines = (response_headers if isinstance(response_headers, list)
+                      else list(response_headers))
             response = normalize(rlines, RESPONSE_HEADERS)
-            names = tuple(dict.fromkeys(response_names if response_names is not None
-                                        else (n for n, _ in rlines)))
-        return cls(
-            key=key, method=method, url=url, timestamp=timestamp,
-            request=normalize(lines, _REQUEST_VALUES),
-            cookies=cookie_names(cookies) if cookies else None,
-            authorization=auth_scheme(auth) if auth is not None else None,
-            status=status, response=response,
-            response_names=names or (), websocket=websocket,
-        )
+            if Resp.ACEH in response:  # only then do the other headers' names matter
+                names = tuple(dict.fromkeys(response_names if response_names is not None
+                                            else (n for n, _ in rlines)))
+        return cls(key, method, url, request, timestamp, cookies,  # positional: every flow
+                   auth_scheme(auth) if auth is not None else None, status, response, names,
+                   websocket)
 
     def req(self, name: str) -> str | None:
         return self.request.get(name)
@@ -71,8 +78,7 @@ class Exchange:
         return self.response.get(name) if self.response is not None else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
+class Finding(NamedTuple):
     """The verdict on one flow, rendered once into the dict every output uses
     (``render.render``). ``open``: a preflight awaiting its actual request, whose
     verdict may still change (the analyzer then gives a new Finding for the flow)."""

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from .checks import Failure
 from .model import Finding
@@ -43,11 +42,14 @@ class Table(Generic[V]):
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
 
-    def put(self, key: Hashable, value: V, ts: float) -> None:
-        self._items.pop(key, None)
+    def put(self, key: Hashable, value: V, ts: float) -> list[V]:
+        """Put (or move to the newest); returns what the cap pushed out, oldest first."""
+        old = self._items.pop(key, None)
         self._items[key] = (ts, value)
+        out = [old[1]] if old is not None else []
         while len(self._items) > self.cap:
-            self._items.popitem(last=False)
+            out.append(self._items.popitem(last=False)[1][1])
+        return out
 
     def get(self, key: Hashable) -> V | None:
         item = self._items.get(key)
@@ -77,8 +79,7 @@ class Table(Generic[V]):
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Preflight:
+class Preflight(NamedTuple):
     """A preflight the browser's preflight cache keeps."""
 
     key: str  # its flow
@@ -87,8 +88,7 @@ class Preflight:
     requested: tuple[str, ...]  # the header names it asked for
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """A preflight that fails only for credentialed requests, awaiting its actual one."""
 
     key: str
@@ -97,8 +97,7 @@ class Pending:
     handle: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
+class Hop(NamedTuple):
     """What we expect next in a redirect chain."""
 
     first_url: str
@@ -111,18 +110,61 @@ class Hop:
 class State:
     """The correlation state: three bounded tables. ``max_age`` is how long the preflight
     cache and redirect chains are remembered; ``preflight_wait`` how long a pending
-    preflight waits for its actual request."""
+    preflight waits for its actual request. Pending preflights go in and out through
+    ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods
+    awaited: a request of another method (most requests) is ruled out in one lookup."""
 
     def __init__(self, max_entries: int, preflight_wait: float,
                  max_age: float = PREFLIGHT_CACHE_CAP) -> None:
         self.max_entries = max_entries
         self.preflights: Table[Preflight] = Table(max_entries, max_age)
-        self.pending: Table[Pending] = Table(max_entries, preflight_wait)
         self.hops: Table[Hop] = Table(max_entries, max_age)
+        self._pending: Table[Pending] = Table(max_entries, preflight_wait)
+        self._methods: dict[str, int] = {}  # method awaited -> pending preflights
         self._aged_at = float("-inf")
 
     def __len__(self) -> int:
-        return len(self.preflights) + len(self.pending) + len(self.hops)
+        return len(self.preflights) + len(self._pending) + len(self.hops)
+
+    def waiting(self) -> bool:
+        return bool(self._methods)
+
+    def is_pending(self, key: str) -> bool:
+        return key in self._pending
+
+    def awaits(self, method: str) -> bool:
+        """Whether a pending preflight awaits a request of this method."""
+        return method in self._methods
+
+    def wait(self, p: Pending, ts: float) -> None:
+        self._count(p, +1)
+        for gone in self._pending.put(p.key, p, ts):
+            self._count(gone, -1)
+
+    def settle(self, key: str) -> Pending | None:
+        p = self._pending.pop(key)
+        if p is not None:
+            self._count(p, -1)
+        return p
+
+    def overdue(self, now: float) -> list[Pending]:
+        """The pending preflights whose wait is over at ``now``, removed."""
+        out = self._pending.expire(now, inclusive=True)
+        for p in out:
+            self._count(p, -1)
+        return out
+
+    def drain(self) -> list[Pending]:
+        self._methods.clear()
+        return self._pending.drain()
+
+    def _count(self, p: Pending, n: int) -> None:
+        method = p.finding.method
+        left = self._methods.get(method, 0) + n
+        if left:
+            self._methods[method] = left
+        else:
+            del self._methods[method]
 
     def tick(self, now: float) -> None:
         """Age out the preflight cache and the redirect chains (at most once a second of
