@@ -144,6 +144,12 @@ def _failed(f: Finding, failure: Failure, status: int, location: str | None,
                       fields=tuple(fields.items()))
 
 
+def _settled(f: Finding, related: tuple[tuple[str, object], ...], **changes) -> Finding:
+    """A pending preflight's finding, settled: no longer open, ``related`` said."""
+    kept = tuple(kv for kv in f.related if kv[0] != "awaiting_actual")
+    return f._replace(open=False, related=(*kept, *related), **changes)
+
+
 def _hint(failure: Failure, status: int | None) -> Failure:
     """What would fail if this request were sent with credentials."""
     return failure._replace(fields=(*failure.fields, ("status", str(status)), *_CREDS_FIX))
@@ -180,10 +186,9 @@ class Analyzer:
         pf = st.preflights.get((ex.req(Req.ORIGIN) or "", strip_fragment(ex.url), ex.method))
         aw = st.settle(pf.key) if pf is not None else None
         if aw is not None:  # the browser accepted the preflight: no credentials asked for
-            related = tuple(kv for kv in aw.finding.related if kv[0] != "awaiting_actual")
-            settled = aw.finding._replace(open=False, credentials_mode=OMIT,
-                              related=(*related, ("actual_followed", True), ("actual", ex.key)))
-            updates.append(Update(aw.key, settled, aw.handle))
+            updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
+                                                                ("actual", ex.key)),
+                                                   credentials_mode=OMIT), aw.handle))
         return updates
 
     def response(self, ex: Exchange, handle: object = None) -> list[Update]:
@@ -214,7 +219,8 @@ class Analyzer:
         hop = st.hops.get((url, req.method))
         if hop is not None and hop.next_origin != origin:
             hop = None
-        values = (ex.status, ex.resp(Resp.LOCATION), ex.resp(Resp.ACAO), ex.resp(Resp.ACAC),
+        location = ex.resp(Resp.LOCATION)
+        values = (ex.status, location, ex.resp(Resp.ACAO), ex.resp(Resp.ACAC),
                   ex.resp(Resp.ACAM), ex.resp(Resp.ACAH), ex.resp(Resp.ACAPN))
         omit = judge_preflight(req, *values, False)
         incl = judge_preflight(req, *values, True)
@@ -224,19 +230,19 @@ class Analyzer:
                     related=(("actual_method", req.method), ("requested_headers", req.headers)))
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
             f = f._replace(related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
-                        credentials_mode=INCLUDE if hop.include else OMIT,
-                        checks=incl.checks if hop.include else omit.checks)
+                           credentials_mode=INCLUDE if hop.include else OMIT,
+                           checks=incl.checks if hop.include else omit.checks)
             failure = fail_incl if hop.include else fail_omit
             if failure is not None:
-                f = _failed(f, failure, ex.status, ex.resp(Resp.LOCATION), not_sent=True)
+                f = _failed(f, failure, ex.status, location, not_sent=True)
         elif fail_omit is not None:
-            f = _failed(f, fail_omit, ex.status, ex.resp(Resp.LOCATION), not_sent=True)
+            f = _failed(f, fail_omit, ex.status, location, not_sent=True)
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
                 f = f._replace(if_credentialed=_hint(fail_incl, ex.status))
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
             f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
-                        related=(*f.related, ("awaiting_actual", True)))
+                           related=(*f.related, ("awaiting_actual", True)))
             st.wait(Pending(ex.key, f, fail_incl, handle), ex.timestamp)
         max_age = _max_age(ex.resp(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
@@ -248,9 +254,8 @@ class Analyzer:
         """No actual request followed a preflight that fails only for credentialed
         requests: the page asked for credentials and the browser stopped there."""
         f, fail = aw.finding, aw.fail_include
-        related = tuple(kv for kv in f.related if kv[0] != "awaiting_actual")
-        settled = f._replace(
-            open=False, related=(*related, ("actual_followed", False)),
+        settled = _settled(
+            f, (("actual_followed", False),),
             credentials=("inferred: no actual request followed this preflight",),
             credentials_mode=INCLUDE, if_credentialed=None, verdict=HIDDEN,
             reason=fail.reason, failed_parameter=fail.parameter,

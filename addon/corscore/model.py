@@ -105,15 +105,6 @@ class Finding(NamedTuple):
     def hidden(self) -> bool:
         return self.verdict == HIDDEN
 
-    @property
-    def noteworthy(self) -> bool:
-        """Whether the flow gets a comment at all."""
-        return self.verdict == HIDDEN or bool(self.hidden_headers) or bool(self.warnings)
-
-    def get(self, name: str) -> Any:
-        """A ``related`` value, or None."""
-        return next((v for k, v in self.related if k == name), None)
-
 
 class Update(NamedTuple):
     """A finding for a flow: ``handle`` is what the caller gave with the exchange (the
