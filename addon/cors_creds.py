@@ -31,7 +31,7 @@ import cors_flow
 from cors_capture import ReadErrorExplainer, SaveDeferral
 from corscore import Analyzer, Update
 from corscore.http import redact_url
-from corscore.render import KEY, explain, log_line, render
+from corscore.render import KEY, explain, log_line, remedy_text, render
 from corscore.report import Report
 from corscore.state import Repeats
 
@@ -261,6 +261,16 @@ class CorsCreds:
         """The full CORS explanation of each flow: checks, values, fix, related flows."""
         return "\n".join(
             f"== {f.request.method} {redact_url(f.request.url)}\n{explain(f.metadata.get(KEY))}"
+            for f in flows if isinstance(f, http.HTTPFlow)
+        )
+
+    @command.command("cors.remedy")
+    def remedy_flows(self, flows: Sequence[mflow.Flow]) -> str:
+        """Every response to change, as ready-to-paste header blocks, for the browser to
+        hand each of these flows' requests to JavaScript."""
+        return "\n".join(
+            f"== {f.request.method} {redact_url(f.request.url)}\n"
+            + remedy_text((f.metadata.get(KEY) or {}).get("remedy"))
             for f in flows if isinstance(f, http.HTTPFlow)
         )
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 from mitmproxy import http
 
 from corscore import Exchange
-from corscore.http import REQUEST_HEADERS, RESPONSE_HEADERS, Req, Resp
+from corscore.http import REQUEST_HEADERS, RESPONSE_HEADERS, Req
 
 # The raw (lower-case) names of the headers the core reads: a flow's other headers are
 # never decoded.
 _REQUEST = {name.encode(): name for name in REQUEST_HEADERS}
 _RESPONSE = {name.encode(): name for name in RESPONSE_HEADERS}
+MAX_BODY = 4096  # a refused preflight's body is read only up to this size
 
 
 def _lines(fields, wanted: dict[bytes, str]) -> list[tuple[str, str]]:
@@ -41,14 +42,42 @@ def read(flow: http.HTTPFlow, response: bool = True) -> Exchange | None:
                            request_headers=request_lines, timestamp=req.timestamp_start or 0.0,
                            websocket=flow.websocket is not None)
     fields = resp.headers.fields
-    response_lines = _lines(fields, _RESPONSE)
-    names = None
-    for name, _ in response_lines:
-        if name == Resp.ACEH:  # every header's name counts then
-            names = [raw.decode("latin-1").lower() for raw, _ in fields]
-            break
+    body = None
+    if req.method == "OPTIONS" and not 200 <= resp.status_code < 300:
+        body = _refusal(resp)
+        if body:
+            body = _scrub(body, req)
     return Exchange.of(
         key=flow.id, method=req.method, url=req.url, request_headers=request_lines,
-        status=resp.status_code, response_headers=response_lines, response_names=names,
-        timestamp=req.timestamp_start or 0.0, websocket=flow.websocket is not None,
+        status=resp.status_code, response_headers=_lines(fields, _RESPONSE),
+        response_names=[raw.decode("latin-1").lower() for raw, _ in fields],
+        timestamp=req.timestamp_start or 0.0, websocket=flow.websocket is not None, body=body,
     )
+
+
+def _refusal(resp: http.Response) -> str | None:
+    """The start of a refused preflight's body: servers often say why there (a CORS
+    library's refusal). Only a short, plain-text one is read."""
+    raw = resp.raw_content
+    if not raw or len(raw) > MAX_BODY:
+        return None
+    try:
+        content = resp.get_content(strict=False) or b""
+    except ValueError:
+        return None
+    ctype = resp.headers.get("content-type", "text/plain").lower()
+    if not ctype.startswith(("text/plain", "application/json")):
+        return None
+    return content[:MAX_BODY].decode("utf-8", "replace")
+
+
+def _scrub(text: str, req: http.Request) -> str:
+    """The text without any secret of the request: query values, cookie values, the
+    Authorization credentials (a server may echo them in an error message)."""
+    secrets = [v for _, v in req.query.items(multi=True)]
+    secrets += [v for _, v in req.cookies.items(multi=True)]
+    secrets += req.headers.get("authorization", "").split()
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "…")
+    return text

@@ -24,6 +24,7 @@ class Step:
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     reflect: bool = False
+    body: bytes | None = None  # default: b"payload:<case id>"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Case:
     read_header: str | None = None  # JS reads this response header
     decidable: bool = True
     why: str = ""
+    fixable: bool = True  # False: no server change can make it readable (why says so)
 
 
 ORIGIN = ("Access-Control-Allow-Origin", "{origin}")
@@ -66,8 +68,8 @@ def ok(*extra: tuple[str, str], status: int = 200) -> Step:
     return Step(status, (ORIGIN, ACAC, *extra))
 
 
-def resp(*headers: tuple[str, str], status: int = 200) -> Step:
-    return Step(status, headers)
+def resp(*headers: tuple[str, str], status: int = 200, body: bytes | None = None) -> Step:
+    return Step(status, headers, body=body)
 
 
 def simple(id: str, step: Step, **kw) -> Case:
@@ -79,6 +81,8 @@ def put(id: str, preflight: Step, actual: Step | None = None, **kw) -> Case:
     return Case(id, {"OPTIONS same:a": preflight, "same:a": actual or ok()}, **kw)
 
 
+JSON = (("Content-Type", "application/json"),)
+BEARER = (("Authorization", "Bearer SECRET-BEARER-5e1"),)
 NO_COOKIE = ("credentials: 'include' with no cookie stored: nothing on the wire shows the "
              "credentials mode")
 
@@ -239,6 +243,43 @@ CASES: list[Case] = [
     simple("aceh-malformed", ok(("X-Custom", "v"),
                                 ("Access-Control-Expose-Headers", "X-Custom, x y")),
            read_header="X-Custom"),
+    simple("aceh-missing-total", ok(("X-Total-Count", "42")), read_header="X-Total-Count"),
+    simple("aceh-set-cookie", ok(("Set-Cookie", "seen=1; Path=/"),
+                                 ("Access-Control-Expose-Headers", "Set-Cookie")),
+           read_header="Set-Cookie", fixable=False,
+           why="Set-Cookie is never readable from JavaScript, by design"),
+    # --- what real servers and CORS middleware send (shared/middleware-observed.md)
+    put("auth-preflight-401", resp(("WWW-Authenticate", "Bearer"), status=401),
+        resp(("WWW-Authenticate", "Bearer"), status=401), method="POST", headers=JSON,
+        body='{"a": 1}'),
+    simple("auth-actual-401", resp(("WWW-Authenticate", "Bearer"), status=401)),
+    simple("error-500-html", resp(("Content-Type", "text/html"), status=500)),
+    simple("allowlist-missing", resp(ACAC, ("Vary", "Origin"))),
+    put("pf-allowlist-missing", resp(ACAC, ("Vary", "Origin"), acam("PUT")),
+        resp(ACAC, ("Vary", "Origin"))),
+    Case("rd-login-cross", {"same:a": ok(("Location", "cross:login"), status=302),
+                            "cross:login": resp(("Content-Type", "text/html"))}),
+    Case("rd-login-cross-omit", {"same:a": resp(acao("*"), ("Location", "cross:login"),
+                                                 status=302),
+                                 "cross:login": resp(("Content-Type", "text/html"))},
+         credentials="omit"),
+    put("pf-acah-no-authz", ok(acah("content-type")), method="GET", headers=BEARER),
+    put("pf-acah-no-ctype", ok(acah("authorization")), method="POST",
+        headers=(*JSON, *BEARER), body="{}"),
+    put("pf-starlette-400", resp(ORIGIN, ACAC, ("Vary", "Origin"), ("Server", "uvicorn"),
+                                 ("Content-Type", "text/plain; charset=utf-8"),
+                                 status=400, body=b"Disallowed CORS headers"),
+        resp(ORIGIN, ACAC, ("Vary", "Origin"), ("Server", "uvicorn")), method="PATCH",
+        headers=JSON, body="{}"),
+    put("pf-aiohttp-403", resp(("Content-Type", "text/plain; charset=utf-8"),
+                               ("Server", "Python/3.12 aiohttp/3.14.5"), status=403,
+                               body=b"CORS preflight request failed: headers are not allowed: "
+                                    b"CONTENT-TYPE"),
+        resp(ORIGIN, ("Server", "Python/3.12 aiohttp/3.14.5")), method="POST", headers=JSON,
+        body="{}"),
+    simple("express-star-creds", resp(acao("*"), ACAC, ("X-Powered-By", "Express"))),
+    put("pf-all-wrong", resp(acam("GET"), acah("x-other"), status=403),
+        method="DELETE", headers=(("X-Custom", "1"),)),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

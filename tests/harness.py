@@ -107,11 +107,13 @@ class Mitmdump:
 
     def __init__(self, *args: str, addon: bool = True, wfile: str | None = None,
                  loopback_only: bool = True, startup_timeout: float = 30.0,
-                 cpus: set[int] | None = None) -> None:
+                 cpus: set[int] | None = None, before: tuple[str, ...] = ()) -> None:
         cmd = [MITMDUMP, "--listen-host", "127.0.0.1", "--listen-port", "0",
                "--set", "connection_strategy=lazy"]
         if loopback_only:
             cmd += ["-s", LOOPBACK_GUARD]
+        for script in before:  # test addons that must see flows before the addon does
+            cmd += ["-s", script]
         if addon:
             cmd += ["-s", ADDON]
         if wfile:

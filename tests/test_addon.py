@@ -47,7 +47,7 @@ def test_hidden_flow_is_marked_commented_and_described(addon):
                                  resp=[("Access-Control-Allow-Origin", PAGE)]))
     assert f.marked == ":no_entry:"
     assert f.comment.startswith("CORS InvalidAllowCredentials: credentialed request (cookie sid)")
-    assert 'add "Access-Control-Allow-Credentials: true"' in f.comment
+    assert 'on this response: "Access-Control-Allow-Credentials: true"' in f.comment
     md = f.metadata["cors_creds"]
     assert md["verdict"] == "hidden" and md["reason"] == "InvalidAllowCredentials"
     assert md["role"] == "actual" and md["credentials"] == ["cookie sid"]
@@ -165,6 +165,33 @@ def test_error_flow_without_response(addon):
         addon.request(f)
         addon.response(f)
         assert "cors_creds" not in f.metadata
+
+
+def refused_preflight(body: bytes, ctype: str | None = "text/plain", encoding=None):
+    f = cors_flow("OPTIONS", url="http://127.0.0.1:9000/data?key=QUERYSECRET",
+                  req=[("Access-Control-Request-Method", "PUT"), ("Cookie", "sid=COOKIESECRET")],
+                  status=403, resp=[("Content-Type", ctype)] if ctype else [])
+    f.response.content = body
+    if encoding:
+        f.response.encode(encoding)
+    return f
+
+
+@pytest.mark.parametrize("body,ctype,encoding,said", [
+    (b"CORS preflight request failed: headers are not allowed: X-A\nmore", "text/plain", None,
+     "CORS preflight request failed: headers are not allowed: X-A"),
+    (b"Disallowed CORS origin", None, "gzip", "Disallowed CORS origin"),  # decoded
+    (b"no: QUERYSECRET COOKIESECRET", "text/plain", None, "no: … …"),  # the request's secrets
+    (b"<html><body>Forbidden</body></html>", "text/html", None, None),  # only plain text
+    (b"x" * 5000, "text/plain", None, None),  # only a short body
+    (b"", "text/plain", None, None),
+])
+def test_a_refused_preflight_quotes_the_servers_first_line(addon, body, ctype, encoding, said):
+    with taddons.context(addon):
+        f = run(addon, refused_preflight(body, ctype, encoding))
+    remedy = f.metadata["cors_creds"]["remedy"]
+    assert remedy.get("server_says") == said
+    assert "SECRET" not in repr(f.metadata["cors_creds"]) and "SECRET" not in f.comment
 
 
 def credentials_only_preflight():

@@ -236,12 +236,14 @@ def test_private_network_preflight_is_a_warning():
 
 
 @pytest.mark.parametrize("aceh,include,hidden", [
-    ("*", True, ["x-total", "date"]),
-    ("*", False, []),
-    ("X-Total", True, []),
-    ("*, X-Total", True, ["date"]),
-    ("X-Total, x y", False, ["x-total", "date"]),  # a malformed list is dropped whole
-    (None, True, []),
+    ("*", True, ["x-total", "date", "set-cookie", "access-control-allow-origin"]),
+    ("*", False, ["set-cookie"]),  # * exposes all but Set-Cookie, without credentials
+    ("X-Total", True, ["date", "set-cookie", "access-control-allow-origin"]),
+    ("*, X-Total", True, ["date", "set-cookie", "access-control-allow-origin"]),
+    ("X-Total, x y", False,  # a malformed list is dropped whole
+     ["x-total", "date", "set-cookie", "access-control-allow-origin"]),
+    (None, True, ["x-total", "date", "set-cookie", "access-control-allow-origin"]),
+    ("Set-Cookie, X-Total", False, ["date", "set-cookie", "access-control-allow-origin"]),
 ])
 def test_hidden_response_headers(aceh, include, hidden):
     resp = [("Content-Type", "text/plain"), ("X-Total", "3"), ("Date", "now"),

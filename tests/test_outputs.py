@@ -38,7 +38,8 @@ def test_contentview_explains_a_hidden_flow():
     assert "HIDDEN from JavaScript — InvalidAllowCredentials" in text
     assert "[pass] Access-Control-Allow-Origin" in text
     assert "[FAIL] Access-Control-Allow-Credentials: got (missing), want 'true'" in text
-    assert "Ready to paste into the response:\n  Access-Control-Allow-Credentials: true" in text
+    assert ("  1. the response to GET http://127.0.0.1:9000/data:\n"
+            "       Access-Control-Allow-Credentials: true") in text
     assert "Firefox reports it as CORSMissingAllowCredentials" in text
     assert "Chromium's console says:" in text
     assert "SECRET-CV" not in text
@@ -70,6 +71,41 @@ def test_explain_command_matches_the_contentview():
         f = run(addon, hidden_flow())
         out = addon.explain_flows([f])
         assert render_view(f) in out
+
+
+def test_remedy_command_gives_ready_to_paste_blocks():
+    addon = cors_creds.CorsCreds()
+    with taddons.context(addon) as tctx:
+        f = run(addon, cors_flow(req=[("Cookie", "sid=SECRET-CV")], resp=[
+            ("Access-Control-Allow-Origin", "*"), ("X-Total-Count", "3")]))
+        fine = run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE),
+                                          ("Access-Control-Allow-Credentials", "true")]))
+        out = tctx.master.commands.call("cors.remedy", [f, fine])
+    blocks = [b.rstrip("\n") for b in out.split("== ")[1:]]
+    assert blocks[0].splitlines()[1:] == [
+        "Remedy: change these responses, all of them, for the browser to hand the response "
+        "to JavaScript:",
+        "  1. the response to GET http://127.0.0.1:9000/data:",
+        f"       Access-Control-Allow-Origin: {PAGE}",
+        "       Vary: Origin",
+        "       Access-Control-Allow-Credentials: true",
+        "       Access-Control-Expose-Headers: x-total-count",
+    ]
+    assert "nothing to change" in blocks[1]
+    assert "SECRET-CV" not in out
+    assert "1. the response to GET" in render_view(f)  # the contentview shows it too
+
+
+def test_reports_carry_the_remedy(tmp_path):
+    addon = cors_creds.CorsCreds()
+    with taddons.context(addon):
+        run(addon, hidden_flow())
+        md, html = addon.report.to_markdown(), addon.report.to_html()
+        data = addon.report.to_dict()
+    line = 'on this response: "Access-Control-Allow-Credentials: true"'
+    assert line in md and data["summary"][0]["remedy"] == line
+    assert "Access-Control-Allow-Credentials: true" in html and "<pre>" in html
+    assert data["flows"][0]["remedy"]["steps"][0]["set"] == ["Access-Control-Allow-Credentials: true"]
 
 
 def test_check_command_reanalyses_and_triggers_update():

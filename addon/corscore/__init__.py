@@ -4,6 +4,7 @@ import (sans-IO, in the manner of h11).
     http      HTTP facts: the header names read, origins, token lists, redaction
     reasons   the one table of reasons (the closed set ``CorsError``)
     checks    the judgements: pure functions from header values to a Verdict
+    remedy    every change that makes the whole request readable: Steps per response
     model     the value types: Exchange in, Finding out
     state     all the state: the preflight cache, pending preflights, redirect hops
     analyzer  exchanges through the judgements and the state, to findings

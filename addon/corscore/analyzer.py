@@ -28,6 +28,8 @@ from .checks import (
 from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userinfo
 from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
 from .reasons import CorsError as E
+from .remedy import MAYBE, YES, Chain, for_preflight, for_response, \
+    next_method, only_with_credentials, recognise, tainted, worth_naming
 from .state import PREFLIGHT_CACHE_CAP, Hop, Pending, Preflight, State
 
 CORS = "cors"
@@ -88,33 +90,41 @@ _CREDS_FIX = (("creds_fix", ' and "Access-Control-Allow-Credentials: true"'),
 @lru_cache(maxsize=1024)
 def judge_actual(origin: str, url: str, method: str, status: int, location: str | None,
                  acao: str | None, acac: str | None, aceh: str | None, names: tuple[str, ...],
-                 evidence: tuple[str, ...], include: bool, hop: int,
-                 first_url: str | None) -> Finding:
+                 evidence: tuple[str, ...], include: bool, hop: int, chain: Chain | None,
+                 vary: str | None = None, server: str | None = None,
+                 powered_by: str | None = None) -> Finding:
     """The finding on an actual response or a redirect hop (``url`` redacted), from
     everything it depends on but its link to a preflight: CheckAccess, then for a redirect
     the Location's userinfo; without credentials, what would fail with them; the headers
-    JavaScript cannot read. A pure function, memoized: an app calls the same endpoints
-    over and over."""
+    JavaScript cannot read; and the remedy when something is hidden. A pure function,
+    memoized: an app calls the same endpoints over and over."""
     role = "redirect" if is_redirect(status, location) else "actual"
     access = judge_access(acao, acac, origin, include)
     failure = access.failure
     if failure is None and role == "redirect" and location is not None:
         failure = check_redirect_location(location)
     related: list[tuple[str, object]] = []
-    if first_url is not None:
-        related += [("hop", hop), ("first_url", first_url)]
+    if chain is not None:
+        related += [("hop", hop), ("first_url", chain.hops[0][1])]
     if failure is not None and (hop > 1 or role == "redirect"):
         related.append(("chain", f"hop {hop} of {hop}: the browser stops here"
                         + ("; the redirect is not followed" if role == "redirect" else "")))
-    hint = hidden = None
+    hint = None
+    hidden = noted = ()
     if failure is None:
         if not include:
             hint = judge_access(acao, acac, origin, True).failure
-        if aceh is not None:
-            hidden = hidden_response_headers(aceh, names, include)
+        hidden = hidden_response_headers(aceh, names, include)
+        noted = tuple(n for n in hidden if worth_naming(n, aceh))
+    remedy = None
+    if failure is not None or noted or hint is not None:
+        remedy = for_response(role, origin, url, method, status, location, acao, acac, vary,
+                              aceh, names, YES if include else MAYBE, chain,
+                              recognise(server, powered_by, None))
     f = Finding(verdict=EXPOSED, role=role, origin=origin, url=url, method=method,
                 credentials=evidence, credentials_mode=INCLUDE if include else OMIT,
-                checks=access.checks, related=tuple(related), hidden_headers=hidden or (),
+                checks=access.checks, related=tuple(related), hidden_headers=hidden,
+                noted_headers=noted, remedy=remedy,
                 confidence=("inferred" if len(evidence) == 1
                             and evidence[0].startswith("authorization") else "certain"),
                 if_credentialed=_hint(hint, status) if hint is not None else None)
@@ -188,7 +198,8 @@ class Analyzer:
         if aw is not None:  # the browser accepted the preflight: no credentials asked for
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
                                                                 ("actual", ex.key)),
-                                                   credentials_mode=OMIT), aw.handle))
+                                                   credentials_mode=OMIT, remedy=None),
+                                  aw.handle))
         return updates
 
     def response(self, ex: Exchange, handle: object = None) -> list[Update]:
@@ -225,6 +236,14 @@ class Analyzer:
         omit = judge_preflight(req, *values, False)
         incl = judge_preflight(req, *values, True)
         fail_omit, fail_incl = omit.failure, incl.failure
+
+        def remedy(creds: str):
+            return for_preflight(origin, req.method, req.headers, redact_url(ex.url), ex.status,
+                                 location, values[2], values[3], values[4], values[5],
+                                 ex.resp(Resp.VARY), creds, hop.chain if hop else None,
+                                 recognise(ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY),
+                                           ex.body), ex.body)
+
         f = Finding(verdict=EXPOSED, role="preflight", origin=origin, url=redact_url(ex.url),
                     method=req.method, warnings=omit.warnings, checks=omit.checks,
                     related=(("actual_method", req.method), ("requested_headers", req.headers)))
@@ -235,15 +254,18 @@ class Analyzer:
             failure = fail_incl if hop.include else fail_omit
             if failure is not None:
                 f = _failed(f, failure, ex.status, location, not_sent=True)
+                f = f._replace(remedy=remedy(YES if hop.include else MAYBE))
         elif fail_omit is not None:
             f = _failed(f, fail_omit, ex.status, location, not_sent=True)
+            f = f._replace(remedy=remedy(MAYBE))
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
                 f = f._replace(if_credentialed=_hint(fail_incl, ex.status))
         elif fail_incl is not None:
             # Passes unless the page asked for credentials: the actual request tells.
             f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
-                           related=(*f.related, ("awaiting_actual", True)))
-            st.wait(Pending(ex.key, f, fail_incl, handle), ex.timestamp)
+                           related=(*f.related, ("awaiting_actual", True)),
+                           remedy=only_with_credentials(remedy(MAYBE)))
+            st.wait(Pending(ex.key, f, fail_incl, handle, remedy(YES)), ex.timestamp)
         max_age = _max_age(ex.resp(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
@@ -259,7 +281,8 @@ class Analyzer:
             credentials=("inferred: no actual request followed this preflight",),
             credentials_mode=INCLUDE, if_credentialed=None, verdict=HIDDEN,
             reason=fail.reason, failed_parameter=fail.parameter,
-            fields=(*fail.fields, *_not_sent(f.method)), confidence="inferred")
+            fields=(*fail.fields, *_not_sent(f.method)), confidence="inferred",
+            remedy=aw.remedy)
         return Update(aw.key, settled, aw.handle)
 
     # -- actual requests and redirect hops
@@ -281,9 +304,9 @@ class Analyzer:
         aceh = ex.resp(Resp.ACEH)
         hop_index = hop.hop if hop is not None else 1
         f = judge_actual(origin, redact_url(ex.url), ex.method, ex.status, location,
-                         ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh,
-                         ex.response_names if aceh is not None else (), evidence, include,
-                         hop_index, hop.first_url if hop is not None else None)
+                         ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh, ex.response_names,
+                         evidence, include, hop_index, hop.chain if hop is not None else None,
+                         ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY))
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
         if pf is not None:
@@ -293,14 +316,14 @@ class Analyzer:
     def _expect_hop(self, ex: Exchange, origin: str, location: str, include: bool,
                     evidence: tuple[str, ...], prev: Hop | None, hop_index: int) -> None:
         nxt = strip_fragment(urljoin(ex.url, location))
-        current = origin_of(ex.url)
-        tainted = origin == "null" or (origin_of(nxt) != current and origin != current)
-        method = ex.method
-        if (ex.status in (301, 302) and method == "POST") or (ex.status == 303 and method != "HEAD"):
-            method = "GET"
-        self.state.hops.put((nxt, method), Hop(
-            prev.first_url if prev else redact_url(ex.url), "null" if tainted else origin,
-            include, evidence, hop_index + 1), ex.timestamp)
+        here = (ex.method, redact_url(ex.url))
+        chain = (Chain((*prev.chain.hops, here), prev.chain.taint) if prev is not None
+                 else Chain((here,)))
+        taints = tainted(origin, ex.url, nxt)
+        if taints and chain.taint is None:
+            chain = chain._replace(taint=(*here, origin))
+        self.state.hops.put((nxt, next_method(ex.method, ex.status)), Hop(
+            chain, "null" if taints else origin, include, evidence, hop_index + 1), ex.timestamp)
 
     def _evidence(self, ex: Exchange, pf: Preflight | None) -> tuple[str, ...]:
         """Why we believe the request carried credentials: cookie names, and an

@@ -203,16 +203,14 @@ def _headers(requested: tuple[str, ...], allowed: list[str], include: bool, raw:
 
 def hidden_response_headers(aceh: str | None, names: tuple[str, ...],
                             include: bool) -> tuple[str, ...]:
-    """Response headers JavaScript cannot read although the server seems to mean to
-    expose them: ACEH ``*`` under credentials (a literal name then), or an ACEH list that
-    does not parse (Blink drops the whole list). Empty when nothing is surprising.
-    ``names``: every response header's name, lower-case, in order, once each."""
-    if aceh is None:
-        return ()
+    """Every response header JavaScript cannot read on a readable response: neither
+    CORS-safelisted nor exposed by Access-Control-Expose-Headers (``*`` exposes all but
+    without credentials only; a list that does not parse exposes nothing: Blink drops
+    it), and ``Set-Cookie``/``Set-Cookie2`` always. ``names``: every response header's
+    name, lower-case, in order, once each."""
     exposed = parse_token_list(aceh)
-    if exposed is not None and not ("*" in exposed and include):
-        return ()
+    star = exposed is not None and "*" in exposed and not include
     named = {e.lower() for e in exposed or ()}
     return tuple(name for name in names
-                 if not (name in SAFELISTED_RESPONSE_HEADERS or name in FORBIDDEN_RESPONSE_HEADERS
-                         or name in named or name.startswith("access-control-")))
+                 if name in FORBIDDEN_RESPONSE_HEADERS
+                 or not (star or name in SAFELISTED_RESPONSE_HEADERS or name in named))

@@ -31,9 +31,8 @@ class Req:
 
 
 class Resp:
-    """The response headers whose values the core reads. The names of all the others
-    matter only next to an Access-Control-Expose-Headers line (the headers it leaves
-    hidden)."""
+    """The response headers whose values the core reads. Of all the others only the
+    names matter (which of them JavaScript cannot read)."""
 
     ACAO = "access-control-allow-origin"
     ACAC = "access-control-allow-credentials"
@@ -43,6 +42,9 @@ class Resp:
     MAX_AGE = "access-control-max-age"
     ACAPN = "access-control-allow-private-network"
     LOCATION = "location"
+    VARY = "vary"  # the remedy adds Origin to it
+    SERVER = "server"  # the stack, for the remedy's hint
+    X_POWERED_BY = "x-powered-by"
 
 
 def _names(cls: type) -> frozenset[str]:

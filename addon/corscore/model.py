@@ -14,12 +14,12 @@ from .http import (
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
     Req,
-    Resp,
     auth_scheme,
     cookie_names,
     normalize,
 )
 from .reasons import CorsError
+from .remedy import Remedy, body_line
 
 HIDDEN, EXPOSED = "hidden", "exposed"
 INCLUDE, OMIT = "include", "omit-or-same-origin"
@@ -39,19 +39,21 @@ class Exchange(NamedTuple):
     authorization: str | None = None  # the Authorization scheme, described; None: absent
     status: int | None = None
     response: Mapping[str, str] | None = None  # normalized values of http.Resp headers
-    response_names: tuple[str, ...] = ()  # with an Expose-Headers line: every name, in order
+    response_names: tuple[str, ...] = ()  # every response header's name, in order, once
     websocket: bool = False
+    body: str | None = None  # a refused preflight's explanation: its body's first line
 
     @classmethod
     def of(cls, *, key: str, method: str, url: str, request_headers: Iterable[tuple[str, str]],
            status: int | None = None, response_headers: Iterable[tuple[str, str]] | None = None,
            response_names: Iterable[str] | None = None, timestamp: float = 0.0,
-           websocket: bool = False) -> "Exchange":
+           websocket: bool = False, body: str | None = None) -> "Exchange":
         """From header lines (``(name, value)``, names lower-case; any others than the
         core reads are ignored): the one place header values are normalized, as Chromium
         does (each line trimmed, the lines of a name joined with ", ").
         ``response_names``: every response header's name, when ``response_headers`` holds
-        only those the core reads (needed only with an Access-Control-Expose-Headers)."""
+        only those the core reads. ``body``: the text of a refused preflight's body (its
+        first line is kept, made safe: ``remedy.body_line``)."""
         lines = request_headers if isinstance(request_headers, list) else list(request_headers)
         request = normalize(lines, REQUEST_HEADERS)
         cookies = None
@@ -64,12 +66,11 @@ class Exchange(NamedTuple):
             rlines = (response_headers if isinstance(response_headers, list)
                       else list(response_headers))
             response = normalize(rlines, RESPONSE_HEADERS)
-            if Resp.ACEH in response:  # only then do the other headers' names matter
-                names = tuple(dict.fromkeys(response_names if response_names is not None
-                                            else (n for n, _ in rlines)))
+            names = tuple(dict.fromkeys(response_names if response_names is not None
+                                        else (n for n, _ in rlines)))
         return cls(key, method, url, request, timestamp, cookies,  # positional: every flow
                    auth_scheme(auth) if auth is not None else None, status, response, names,
-                   websocket)
+                   websocket, body_line(body) if body else None)
 
     def req(self, name: str) -> str | None:
         return self.request.get(name)
@@ -95,7 +96,9 @@ class Finding(NamedTuple):
     fields: Fields = ()  # the reason's text parameters
     confidence: str = "certain"  # or "inferred"
     warnings: tuple[str, ...] = ()
-    hidden_headers: tuple[str, ...] = ()
+    hidden_headers: tuple[str, ...] = ()  # every header JS cannot read (readable responses)
+    noted_headers: tuple[str, ...] = ()  # those worth naming (remedy.worth_naming)
+    remedy: Remedy | None = None  # every change that makes the whole request readable
     if_credentialed: Failure | None = None  # what would fail with credentials
     related: tuple[tuple[str, Any], ...] = ()  # correlation: the preflight, hop numbers, …
     checks: tuple[Check, ...] = ()

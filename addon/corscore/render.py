@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from .checks import Failure
 from .http import printable
 from .model import HIDDEN, Finding
+from .remedy import Remedy, Step
 from .reasons import REASONS, CorsError, render as fill
 
 MAX_VALUE = 2048  # longest header value kept in metadata
@@ -60,6 +61,7 @@ def render(f: Finding, marker: str = "") -> dict[str, Any]:
     """The finding as written onto its flow; ``marker``: the flow's marker when hidden."""
     t = _texts(f)
     related = {k: _plain(v) for k, v in f.related}
+    remedy = _remedy(f.remedy)
     return {
         "verdict": f.verdict,
         "reason": str(f.reason) if f.reason is not None else None,
@@ -80,32 +82,99 @@ def render(f: Finding, marker: str = "") -> dict[str, Any]:
         "confidence": f.confidence,
         "warnings": list(f.warnings),
         "hidden_headers": list(f.hidden_headers),
+        "remedy": remedy,
         "if_credentialed": _hint(f, f.if_credentialed) if f.if_credentialed else None,
         "related": related,
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
-        "comment": _comment(f, t, related),
+        "comment": _comment(f, t, related, remedy),
         "marked": marker if f.verdict == HIDDEN else "",
     }
 
 
-def _comment(f: Finding, t: Texts | None, related: dict[str, Any]) -> str:
-    """One line for flow.comment: the reason and the fix for a hidden response, plus
-    what JavaScript still cannot see (hidden headers) and browser-divergence warnings.
-    Empty for a fine flow: the if_credentialed hint is not a finding."""
+def _remedy(r: Remedy | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    out: dict[str, Any] = {"steps": [_step(s) for s in r.steps], "complete": r.complete}
+    if not r.complete:
+        out["why_incomplete"] = r.why_incomplete
+    out["note"] = r.note
+    if r.server_hint:
+        out["server_hint"] = r.server_hint
+    if r.server_says:
+        out["server_says"] = r.server_says
+    return out
+
+
+def _step(s: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {"on": s.on, "method": s.method, "url": s.url, "status": s.status,
+                           "set": list(s.set)}
+    if s.remove:
+        out["remove"] = list(s.remove)
+    if s.when:
+        out["if"] = s.when
+    return out
+
+
+def _where(step: dict[str, Any], url: str) -> str:
+    if step["url"] == url and step["on"] != "preflight":
+        return "this response"
+    if step["on"] == "preflight":
+        return "the preflight (OPTIONS)" if step["url"] == url else f"OPTIONS {step['url']}"
+    return f"{step['method']} {step['url']}"
+
+
+def _change(step: dict[str, Any]) -> str:
+    parts = [f"answer {step['status']}"] if step["status"] is not None else []
+    parts += [f"drop {n}" for n in step.get("remove", ())]
+    parts += [f'"{printable(line, 300)}"' for line in step["set"]]
+    return ", ".join(parts)
+
+
+def fix_line(remedy: dict[str, Any], url: str) -> str:
+    """The remedy in one line: its first step, what it needs with credentials, and how
+    many other responses must change too."""
+    steps = remedy["steps"]
+    if not steps:
+        return remedy.get("why_incomplete") or remedy.get("note") or ""
+    first = next((s for s in steps if "if" not in s), steps[0])
+    here = (first["on"], first["method"], first["url"])
+    text = ("if the page sends credentials: " if "if" in first else "") + \
+        f"on {_where(first, url)}: {_change(first)}"
+    cond = [s for s in steps if "if" in s and s is not first
+            and (s["on"], s["method"], s["url"]) == here]
+    if cond:
+        text += "; if the page sends credentials also " + ", ".join(_change(s) for s in cond)
+    others = len({(s["on"], s["method"], s["url"]) for s in steps} - {here})
+    if others:
+        text += f" (+{others} more response{'s' if others > 1 else ''} to change: cors.remedy)"
+    return text
+
+
+def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
+             remedy: dict[str, Any] | None) -> str:
+    """One line for flow.comment: the reason and the remedy's first step for a hidden
+    response, plus the headers JavaScript cannot read (those worth naming) and
+    browser-divergence warnings. Empty for a fine flow: the if_credentialed hint is not a
+    finding."""
     parts = []
     if t is not None and f.verdict == HIDDEN:
-        line = f"CORS {f.reason}: {t.explanation} — {t.fix}"
+        said = f' (server says: "{remedy["server_says"]}")' if remedy and \
+            remedy.get("server_says") else ""
+        fix = fix_line(remedy, f.url) if remedy else t.fix
+        line = f"CORS {f.reason}: {t.explanation}{said} — {'fix ' if remedy and remedy['steps'] else ''}{fix}"
         if "chain" in related:
             line += f" (redirect {related['chain']})"
         if f.confidence != "certain":
             line += f" [{f.confidence}]"
         parts.append(line)
-    if f.hidden_headers:
-        shown = ", ".join(printable(h, 60) for h in f.hidden_headers[:20])
-        more = f" (+{len(f.hidden_headers) - 20} more)" if len(f.hidden_headers) > 20 else ""
-        parts.append(f"CORS: JS cannot read {shown}{more} — with credentials, "
-                     "Access-Control-Expose-Headers: * is a literal name; list the headers by name")
+    if f.noted_headers:
+        shown = ", ".join(printable(h, 60) for h in f.noted_headers[:20])
+        more = f" (+{len(f.noted_headers) - 20} more)" if len(f.noted_headers) > 20 else ""
+        fix = fix_line(remedy, f.url) if remedy else ""
+        parts.append(f"CORS: JS cannot read {shown}{more}" + (f" — {fix}" if fix else "")
+                     + (f" ({remedy['note']})" if remedy and remedy["note"]
+                        and remedy["note"] != fix else ""))
     parts.extend("CORS warning: " + w for w in f.warnings)
     return " | ".join(parts)
 
@@ -149,11 +218,9 @@ def explain(meta: dict[str, Any] | None) -> str:
             out += ["Chromium's console says:", f"  {meta['message']}"]
         if meta.get("firefox"):
             out.append(f"Firefox reports it as {meta['firefox']}.")
-        out += ["", "Fix: " + (meta.get("fix") or "")]
-        where = "the preflight (OPTIONS) response" if meta.get("role") == "preflight" else "the response"
-        if meta.get("fix_headers"):
-            out.append(f"Ready to paste into {where}:")
-            out += [f"  {h}" for h in meta["fix_headers"]]
+        if not meta.get("remedy"):  # a flow annotated before remedies existed
+            out += ["", "Fix: " + (meta.get("fix") or "")]
+            out += [f"  {h}" for h in meta.get("fix_headers") or []]
     hint = meta.get("if_credentialed")
     if hint:
         out += ["", "If the page sends this with credentials (fetch credentials: 'include', "
@@ -162,13 +229,42 @@ def explain(meta: dict[str, Any] | None) -> str:
                 f"  Fix: {hint.get('fix')}"]
         out += [f"    {h}" for h in hint.get("fix_headers") or []]
     if meta.get("hidden_headers"):
-        out += ["", "Response headers JavaScript cannot read (with credentials, "
-                    "Access-Control-Expose-Headers: * is a literal name, not a wildcard):",
-                "  " + ", ".join(meta["hidden_headers"]),
-                "  Fix: Access-Control-Expose-Headers: " + ", ".join(meta["hidden_headers"])]
+        out += ["", "Response headers JavaScript cannot read (not CORS-safelisted, not exposed):",
+                "  " + ", ".join(meta["hidden_headers"])]
+    if meta.get("remedy"):
+        out += ["", remedy_text(meta["remedy"]).rstrip("\n")]
     if meta.get("warnings"):
         out += ["", "Browser differences:"] + [f"  - {w}" for w in meta["warnings"]]
     related = meta.get("related") or {}
     if related:
         out += ["", "Related flows:"] + [f"  {k}: {v}" for k, v in related.items()]
+    return "\n".join(out) + "\n"
+
+
+_ON = {"preflight": "the preflight response", "actual": "the response",
+       "redirect": "the redirect response"}
+
+
+def remedy_text(remedy: dict[str, Any] | None) -> str:
+    """The remedy as ready-to-paste header blocks, one per response to change."""
+    if not remedy:
+        return "cors-creds: nothing to change.\n"
+    out = ["Remedy: change these responses, all of them, for the browser to hand the "
+           "response to JavaScript:"]
+    for i, step in enumerate(remedy.get("steps") or (), 1):
+        cond = " — only if the page sends credentials" if step.get("if") else ""
+        out.append(f"  {i}. {_ON.get(step['on'], step['on'])} to {step['method']} "
+                   f"{step['url']}{cond}:")
+        if step.get("status") is not None:
+            out.append(f"       HTTP/1.1 {step['status']}")
+        out += [f"       {line}" for line in step.get("set") or ()]
+        out += [f"       (remove {name})" for name in step.get("remove") or ()]
+    if not remedy.get("complete", True):
+        out.append(f"  Incomplete: {remedy.get('why_incomplete')}")
+    if remedy.get("server_says"):
+        out.append(f"  The server says: {remedy['server_says']}")
+    if remedy.get("note"):
+        out.append(f"  Note: {remedy['note']}")
+    if remedy.get("server_hint"):
+        out.append(f"  Server hint: {remedy['server_hint']}")
     return "\n".join(out) + "\n"

@@ -12,6 +12,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from .render import fix_line, remedy_text
+
 SCHEMA = "cors-creds-report/1"
 
 
@@ -72,8 +74,10 @@ class Report:
         if group is None:
             if sign < 0:
                 return
+            remedy = entry.get("remedy")
             group = {"page_origin": gkey[0], "api": gkey[1], "reason": gkey[2], "count": 0,
-                     "example_url": entry["url"], "fix": entry["fix"]}
+                     "example_url": entry["url"], "fix": entry["fix"],
+                     "remedy": fix_line(remedy, entry["url"]) if remedy else None}
             self.groups[gkey] = group
             while len(self.groups) > self.max_groups:
                 self.groups.popitem(last=False)
@@ -98,11 +102,11 @@ class Report:
                  f"{c['cors_flows']} CORS flows checked, {c['hidden']} hidden from JavaScript "
                  f"({c['hidden_credentialed']} credentialed).", ""]
         if self.groups:
-            lines += ["| page origin | API | reason | count | example | fix |",
+            lines += ["| page origin | API | reason | count | example | remedy |",
                       "|---|---|---|---|---|---|"]
             for g in self.summary():
                 cells = [g["page_origin"], g["api"], f"`{g['reason']}`", str(g["count"]),
-                         g["example_url"], g["fix"] or ""]
+                         g["example_url"], g.get("remedy") or g["fix"] or ""]
                 lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -113,13 +117,15 @@ class Report:
         rows = "".join(
             "<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in (
                 g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
-                g["fix"] or "")) + "</tr>\n"
+                g.get("remedy") or g["fix"] or "")) + "</tr>\n"
             for g in self.summary()
         )
         flows = "".join(
             f"<tr class='{e(f['verdict'])}'><td>{e(f['method'])}</td><td>{e(f['url'])}</td>"
             f"<td>{e(f['origin'])}</td><td>{e(f['verdict'])}</td><td>{e(f['reason'] or '')}</td>"
-            f"<td>{e(', '.join(f['credentials']))}</td><td>{e(f['fix'] or '')}</td></tr>\n"
+            f"<td>{e(', '.join(f['credentials']))}</td>"
+            f"<td><pre>{e(remedy_text(f['remedy']) if f.get('remedy') else f['fix'] or '')}</pre>"
+            "</td></tr>\n"
             for f in self.entries() if f["verdict"] == "hidden"
         )
         return f"""<!doctype html>
@@ -128,16 +134,17 @@ class Report:
 body {{ font: 14px system-ui, sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+pre {{ margin: 0; white-space: pre-wrap; }}
 th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-weight: bold; }}
 </style></head><body>
 <h1>cors-creds report</h1>
 <p>{c['cors_flows']} CORS flows checked, <strong>{c['hidden']} hidden from JavaScript</strong>
 ({c['hidden_credentialed']} credentialed).</p>
 <h2>Summary</h2>
-<table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>example</th><th>fix</th></tr>
+<table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>example</th><th>remedy</th></tr>
 {rows}</table>
 <h2>Hidden responses</h2>
-<table><tr><th>method</th><th>URL</th><th>origin</th><th>verdict</th><th>reason</th><th>credentials</th><th>fix</th></tr>
+<table><tr><th>method</th><th>URL</th><th>origin</th><th>verdict</th><th>reason</th><th>credentials</th><th>remedy</th></tr>
 {flows}</table>
 </body></html>
 """

@@ -21,6 +21,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from .checks import Failure
 from .model import Finding
+from .remedy import Chain, Remedy
 
 V = TypeVar("V")
 
@@ -95,16 +96,21 @@ class Pending(NamedTuple):
     finding: Finding
     fail_include: Failure
     handle: Any
+    remedy: Remedy | None = None  # the remedy once it is known the page sent credentials
 
 
 class Hop(NamedTuple):
     """What we expect next in a redirect chain."""
 
-    first_url: str
+    chain: Chain  # the hops so far, and the redirect after which Origin is null
     next_origin: str  # the Origin the next hop carries ("null" once tainted)
     include: bool
     evidence: tuple[str, ...]
     hop: int  # the index (1-based) the next hop will have
+
+    @property
+    def first_url(self) -> str:
+        return self.chain.hops[0][1]
 
 
 class State:
