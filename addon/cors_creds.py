@@ -129,6 +129,11 @@ class CorsCreds:
             "full, then only counts at 10, 100, 1000…; 0 logs every one.",
         )
         loader.add_option(
+            "cors_creds_cookies", bool, True,
+            "Follow each client's cookies (names and attributes, never values): say which "
+            "Set-Cookie lines the browser refuses and which cookies it does not send.",
+        )
+        loader.add_option(
             "cors_creds_max_entries", int, 4096,
             "Cap on remembered preflights, redirect hops and log counters (memory stays flat).",
         )
@@ -168,7 +173,7 @@ class CorsCreds:
             if opts.cors_creds_log_repeats < 0:
                 raise exceptions.OptionsError("cors_creds_log_repeats must be >= 0")
             self.repeats = Repeats(opts.cors_creds_log_repeats, max(opts.cors_creds_max_entries, 1))
-        if updated & {"cors_creds_preflight_wait", "cors_creds_max_entries"}:
+        if updated & {"cors_creds_preflight_wait", "cors_creds_max_entries", "cors_creds_cookies"}:
             if opts.cors_creds_preflight_wait < 0:
                 raise exceptions.OptionsError("cors_creds_preflight_wait must be >= 0 ms")
             if opts.cors_creds_max_entries < 1:
@@ -249,9 +254,10 @@ class CorsCreds:
         if flow.response is None or not self._wanted(flow):
             return
         try:
-            ex = cors_flow.read(flow)
+            a = self.analyzer
+            ex = cors_flow.read(flow, cookies=a.cookies, every=a.knows_cookies())
             if ex is not None:
-                self._apply(self.analyzer.response(ex, flow), flow)
+                self._apply(a.response(ex, flow), flow)
         except Exception as e:
             self._internal_error(flow, e)
 
@@ -282,16 +288,16 @@ class CorsCreds:
         updates: list[Update] = []
         for f in sorted((f for f in flows if isinstance(f, http.HTTPFlow)),
                         key=lambda f: f.request.timestamp_start or 0.0):
-            ex = cors_flow.read(f)
+            ex = cors_flow.read(f, cookies=analyzer.cookies, every=analyzer.knows_cookies())
             if ex is not None:
                 updates += analyzer.request(ex) + analyzer.response(ex, f)
         final = {u.key: u for u in updates + analyzer.flush()}  # the last update of each
         for u in final.values():
-            meta = render(u.finding, self.marker)
+            meta = render(u.finding, self.marker, u.cookies)
             annotate(u.handle, meta)
             self.report.add(u.key, meta, u.handle.request.timestamp_start or 0.0)
         ctx.master.addons.trigger(hooks.UpdateHook([u.handle for u in final.values()]))
-        return sum(1 for u in final.values() if u.finding.hidden)
+        return sum(1 for u in final.values() if u.finding is not None and u.finding.hidden)
 
     @command.command("cors.report")
     def write_report(self, path: mtypes.Path) -> None:
@@ -316,7 +322,8 @@ class CorsCreds:
 
     def _new_analyzer(self) -> Analyzer:
         return Analyzer(max_entries=ctx.options.cors_creds_max_entries,
-                        preflight_wait=ctx.options.cors_creds_preflight_wait / 1000)
+                        preflight_wait=ctx.options.cors_creds_preflight_wait / 1000,
+                        cookies=ctx.options.cors_creds_cookies)
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
         return self.filter is None or bool(self.filter(flow))
@@ -337,10 +344,10 @@ class CorsCreds:
         """Annotate each updated flow; a final finding goes to the report, a noteworthy
         one to the log; an earlier flow changed is announced (update event, when anyone
         listens) and, if its -w write was held back, written."""
-        for key, finding, flow in updates:
-            meta = render(finding, self.marker)
+        for key, finding, flow, cookies in updates:
+            meta = render(finding, self.marker, cookies)
             annotate(flow, meta)
-            if not finding.open:
+            if finding is None or not finding.open:
                 self.report.add(key, meta, flow.request.timestamp_start or 0.0)
             if meta["comment"]:
                 self._log(meta)
@@ -353,7 +360,8 @@ class CorsCreds:
     def _log(self, meta: dict) -> None:
         api = meta["url"].split("?", 1)[0]
         full, n = self.repeats.see((meta["origin"], api, meta["reason"], meta["verdict"]))
-        level = logging.WARNING if meta["verdict"] == "hidden" else logging.INFO
+        level = logging.WARNING if meta["verdict"] in ("hidden", None) or (
+            meta["cookies"] or {}).get("lead") else logging.INFO
         if full:
             logger.log(level, log_line(meta))
         elif Repeats.milestone(n):
@@ -362,7 +370,9 @@ class CorsCreds:
 
     def _log_summary(self) -> None:
         c = self.report.counts
-        if not c["cors_flows"]:
+        if self.analyzer.cookies and (line := self.analyzer.sanitized()):
+            logger.info(f"[cors] {line}")
+        if not c["cors_flows"] and not self.report.cookies:
             return
         logger.info(f"[cors] summary: {c['cors_flows']} CORS flows, {c['hidden']} hidden from "
                     f"JavaScript ({c['hidden_credentialed']} credentialed); correlation state "

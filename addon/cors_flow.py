@@ -26,22 +26,28 @@ def _lines(fields, wanted: dict[bytes, str]) -> list[tuple[str, str]]:
     return out
 
 
-def read(flow: http.HTTPFlow, response: bool = True) -> Exchange | None:
+def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
+         every: bool = False) -> Exchange | None:
     """The facts of a flow (without the response when ``response`` is False); None for
-    a flow that cannot be CORS: no Origin header."""
+    a flow that matters to nobody: no Origin header, and (with ``cookies``) no Cookie or
+    Set-Cookie header, unless ``every`` (a client's cookies are known: a request without
+    a Cookie header may lack one)."""
     req = flow.request
     request_lines = _lines(req.headers.fields, _REQUEST)
+    resp = flow.response if response else None
+    fields = resp.headers.fields if resp is not None else ()
     for name, _ in request_lines:
-        if name == Req.ORIGIN:
+        if name == Req.ORIGIN or (cookies and name == Req.COOKIE):
             break
     else:
-        return None
-    resp = flow.response if response else None
+        if not (every or cookies and any(raw.lower() == b"set-cookie" for raw, _ in fields)):
+            return None
+    peer = getattr(flow.client_conn, "peername", None)
+    client = str(peer[0]) if peer else ""
     if resp is None:
         return Exchange.of(key=flow.id, method=req.method, url=req.url,
                            request_headers=request_lines, timestamp=req.timestamp_start or 0.0,
-                           websocket=flow.websocket is not None)
-    fields = resp.headers.fields
+                           websocket=flow.websocket is not None, client=client)
     body = None
     if req.method == "OPTIONS" and not 200 <= resp.status_code < 300:
         body = _refusal(resp)
@@ -52,6 +58,7 @@ def read(flow: http.HTTPFlow, response: bool = True) -> Exchange | None:
         status=resp.status_code, response_headers=_lines(fields, _RESPONSE),
         response_names=[raw.decode("latin-1").lower() for raw, _ in fields],
         timestamp=req.timestamp_start or 0.0, websocket=flow.websocket is not None, body=body,
+        client=client,
     )
 
 

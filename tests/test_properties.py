@@ -28,7 +28,8 @@ NAMES = [
     b"Access-Control-Allow-Headers", b"Access-Control-Expose-Headers", b"Access-Control-Max-Age",
     b"Location", b"Upgrade", b"Sec-Fetch-Dest", b"Accept", b"X-Custom",
     b"Access-Control-Request-Private-Network", b"Upgrade-Insecure-Requests", b"User-Agent",
-    b"Content-Type", b"Set-Cookie", b"Access-Control-Allow-Private-Network",
+    b"Content-Type", b"Set-Cookie", b"Access-Control-Allow-Private-Network", b"Referer",
+    b"Sec-Fetch-Site",
 ]
 ORIGINS = [b"http://127.0.0.1:8000", b"null", b"*", b"http://127.0.0.2:9000", b"", b"true",
            b"HTTP://127.0.0.1:8000", b"http://127.0.0.1:8000/"]
@@ -43,6 +44,10 @@ value_st = st.one_of(
                                b" true ", b"TRUE", b"/next", b"http://u:p@127.0.0.1:9000/"]),
     st.binary(max_size=40),
     st.builds(lambda n: b"a" * n, st.integers(0, 70_000)),
+    st.sampled_from([b"sid=v; SameSite=None", b"sid=v; Secure; SameSite=None; Partitioned",
+                     b"__Host-a=1; Path=/; Secure", b"a=1; Domain=127.0.0.1", b"sid=; Max-Age=0",
+                     b"sid=v; Path=/a; Expires=Wed, 21 Oct 2015 07:28:00 GMT", b"sid=v; Lax",
+                     b"sid=v; SameSite=Strict", b"navigate", b"cross-site", b"same-site"]),
 )
 headers_st = st.lists(st.tuples(name_st, value_st), max_size=12)
 method_st = st.sampled_from(["GET", "PUT", "OPTIONS", "POST", "patch", "DELETE", "CONNECT", "get"])
@@ -76,11 +81,11 @@ def _decoded(fields):
     return [(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in fields]
 
 
-def _exchange(key, method, url, req, status, resp, ts, websocket):
+def _exchange(key, method, url, req, status, resp, ts, websocket, client=""):
     """The Exchange of these fields, every line given to the core (no reader)."""
     return Exchange.of(key=key, method=method.upper(), url=url, request_headers=_decoded(req),
                        status=status, response_headers=None if status is None else _decoded(resp),
-                       timestamp=ts, websocket=websocket)
+                       timestamp=ts, websocket=websocket, client=client)
 
 
 # A repeat of an endpoint is the common case: a few keys, urls and times.
@@ -99,7 +104,7 @@ def drive(seq, a: Analyzer) -> list:
         out += a.response(ex)
         out += a.expire(ex.timestamp)
     out += a.flush()
-    return [(u.key, render(u.finding, "!")) for u in out]
+    return [(u.key, render(u.finding, "!", u.cookies)) for u in out]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,12 +113,13 @@ def test_core_never_raises_and_is_deterministic(seq):
     first = drive(seq, Analyzer(max_entries=4))
     assert drive(seq, Analyzer(max_entries=4)) == first
     for _, md in first:
-        assert md["verdict"] in ("hidden", "exposed")
+        assert md["verdict"] in ("hidden", "exposed", None)  # None: cookie findings only
+        assert md["verdict"] is not None or md["cookies"]
         assert (md["reason"] is not None) == (md["verdict"] == "hidden")
         line = log_line(md)
         assert md["comment"].isprintable() and line.isprintable()  # one line, no controls
         assert len(md["comment"]) < 4000 and len(line) < 5000
-        for step in (md["remedy"] or {}).get("steps", ()):  # never an unsafe line
+        for step in (md.get("remedy") or {}).get("steps", ()):  # never an unsafe line
             lines = [x.lower() for x in step["set"]]
             assert "access-control-allow-origin: null" not in lines, md
             if "access-control-allow-origin: *" in lines:
@@ -142,21 +148,28 @@ def test_the_memo_never_changes_an_output(seq):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(flow_st, st.booleans())
-def test_the_flow_reader_gives_the_core_what_the_whole_flow_holds(flow, response):
+@given(flow_st, st.booleans(), st.booleans(), st.booleans())
+def test_the_flow_reader_gives_the_core_what_the_whole_flow_holds(flow, response, cookies,
+                                                                   every):
     """cors_flow decodes only the headers the core reads (and the response header names):
     the Exchange equals the one built from every line of the flow, or is None exactly when
-    the request has no Origin header."""
-    ex = cors_flow.read(flow, response=response)
+    nobody needs it: no Origin header, and (following cookies) no Cookie or Set-Cookie
+    header, unless every flow is wanted."""
+    ex = cors_flow.read(flow, response=response, cookies=cookies, every=every)
     req = flow.request
-    if not any(n.lower() == b"origin" for n, _ in req.headers.fields):
+    resp = flow.response if response else None
+    wanted = {b"origin"} | ({b"cookie"} if cookies else set())
+    needed = any(n.lower() in wanted for n, _ in req.headers.fields) or every or (
+        cookies and resp is not None and any(n.lower() == b"set-cookie"
+                                             for n, _ in resp.headers.fields))
+    if not needed:
         assert ex is None
         return
-    resp = flow.response if response else None
     full = _exchange(flow.id, req.method, req.url, req.headers.fields,
                      resp.status_code if resp is not None else None,
                      resp.headers.fields if resp is not None else (),
-                     req.timestamp_start, flow.websocket is not None)
+                     req.timestamp_start, flow.websocket is not None,
+                     str(flow.client_conn.peername[0]))
     assert ex._replace(body=None) == full  # (a refused preflight's body: test_addon)
 
 
@@ -228,9 +241,15 @@ def test_no_secret_reaches_any_output(cookie, token, query, scheme, resp):
                    if i != j))
     req = [(b"Origin", b"http://127.0.0.1:8000"), (b"Sec-Fetch-Mode", b"cors"),
            (b"Cookie", f"sid={cookie}; other={cookie}x".encode()),
-           (b"Authorization", f"{scheme} {token}".strip().encode())]
+           (b"Authorization", f"{scheme} {token}".strip().encode()),
+           (b"Referer", f"http://127.0.0.1:8000/p?t={token}".encode())]
     url = f"http://127.0.0.2:9000/api?access_token={query}&x=1"
+    setting = [(b"Set-Cookie", f"sid={cookie}; SameSite=None".encode()),
+               (b"Set-Cookie", f"lax={token}; SameSite=Lax; Path=/api".encode()),
+               (b"Set-Cookie", f"{'x' * 4000}={cookie}{'y' * 100}".encode())]
     flows = [
+        _flow("GET", "http://127.0.0.2:9000/login", [(b"Sec-Fetch-Mode", b"navigate")], 200,
+              setting, 0.5),
         _flow("GET", url, req, 200, resp, 1.0),
         _flow("GET", url, req, 302,
               resp + [(b"Location", f"http://u:{token}@127.0.0.2:9000/n".encode())], 2.0),
@@ -245,11 +264,11 @@ def test_no_secret_reaches_any_output(cookie, token, query, scheme, resp):
     report = Report()
     texts = []
     for f in flows:
-        ex = cors_flow.read(f)
-        if f is not flows[1]:  # (its Location holds the token as userinfo: redacted later)
+        ex = cors_flow.read(f, cookies=True, every=a.knows_cookies())
+        if f is not flows[2]:  # (its Location holds the token as userinfo: redacted later)
             assert cookie not in repr(ex) and token not in repr(ex)  # the core never holds them
         for u in a.request(ex) + a.response(ex, f) + a.flush():
-            md = render(u.finding, "!")
+            md = render(u.finding, "!", u.cookies)
             report.add(u.key, md)
             texts += [log_line(md), repr(md)]
     texts += [report.to_json(), report.to_markdown(), report.to_html(),

@@ -25,9 +25,12 @@ from .checks import (
     judge_preflight,
     parse_preflight_request,
 )
+from .cookies import (
+    FETCH, FORM, IFRAME, NAVIGATION, Cookies, CookieNote, context as cookie_context, deletes,
+    note, refusal, registrable, split_url, stored, withholding)
 from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userinfo
 from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
-from .reasons import CorsError as E
+from .reasons import CookieReason as CR, CorsError as E
 from .remedy import MAYBE, YES, Chain, for_preflight, for_response, \
     next_method, only_with_credentials, recognise, tainted, worth_naming
 from .state import PREFLIGHT_CACHE_CAP, Hop, Pending, Preflight, State
@@ -169,8 +172,9 @@ class Analyzer:
     """Feed it exchanges in arrival order; it returns findings (module docstring)."""
 
     def __init__(self, *, max_entries: int = 4096, max_age: float = PREFLIGHT_CACHE_CAP,
-                 preflight_wait: float = 3.0) -> None:
+                 preflight_wait: float = 3.0, cookies: bool = True) -> None:
         self.preflight_wait = preflight_wait
+        self.cookies = cookies  # judge cookies too (the ledger)
         self.max_entries = max_entries
         self.state = State(max_entries, preflight_wait, max_age)
 
@@ -199,18 +203,26 @@ class Analyzer:
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
                                                                 ("actual", ex.key)),
                                                    credentials_mode=OMIT, remedy=None),
-                                  aw.handle))
+                                  aw.handle, aw.cookies))
         return updates
 
     def response(self, ex: Exchange, handle: object = None) -> list[Update]:
         self.state.tick(ex.timestamp)
-        kind = classify(ex)
-        if kind is None or ex.status is None or ex.response is None:
+        if ex.status is None or ex.response is None:
             return []
+        kind = classify(ex)
+        st = self.state
+        if ex.cookies is not None or ex.set_cookies:
+            st.cookie_flows += 1
+        elif ex.resp(Resp.ACAC) == "true":
+            st.credentialed_responses += 1
+        cookies = self._cookies(ex, kind) if self.cookies else None
+        if kind is None:
+            return [Update(ex.key, None, handle, cookies)] if cookies is not None else []
         if kind == PREFLIGHT:
-            return [Update(ex.key, self._preflight(ex, handle), handle),
+            return [Update(ex.key, self._preflight(ex, handle, cookies), handle, cookies),
                     *self.expire(ex.timestamp)]
-        return [Update(ex.key, self._actual(ex), handle)]
+        return [Update(ex.key, self._actual(ex), handle, cookies)]
 
     def expire(self, now: float) -> list[Update]:
         out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
@@ -221,7 +233,7 @@ class Analyzer:
         return [self._unfollowed(aw) for aw in self.state.drain()]
 
     # -- preflights
-    def _preflight(self, ex: Exchange, handle: object) -> Finding:
+    def _preflight(self, ex: Exchange, handle: object, cookies: Cookies | None) -> Finding:
         st = self.state
         origin = ex.req(Req.ORIGIN) or ""
         req = parse_preflight_request(origin, ex.req(Req.ACRM) or "", ex.req(Req.ACRH),
@@ -265,7 +277,7 @@ class Analyzer:
             f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
                            related=(*f.related, ("awaiting_actual", True)),
                            remedy=only_with_credentials(remedy(MAYBE)))
-            st.wait(Pending(ex.key, f, fail_incl, handle, remedy(YES)), ex.timestamp)
+            st.wait(Pending(ex.key, f, fail_incl, handle, remedy(YES), cookies), ex.timestamp)
         max_age = _max_age(ex.resp(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
@@ -283,7 +295,7 @@ class Analyzer:
             reason=fail.reason, failed_parameter=fail.parameter,
             fields=(*fail.fields, *_not_sent(f.method)), confidence="inferred",
             remedy=aw.remedy)
-        return Update(aw.key, settled, aw.handle)
+        return Update(aw.key, settled, aw.handle, aw.cookies)
 
     # -- actual requests and redirect hops
     def _actual(self, ex: Exchange) -> Finding:
@@ -338,3 +350,138 @@ class Analyzer:
                 evidence.append(f"authorization ({ex.authorization}, not announced by a "
                                 "preflight: the browser's HTTP-auth cache)")
         return tuple(evidence)
+
+    # -- cookies
+    def sanitized(self) -> str | None:
+        """One line when the run's traffic looks credentialed but carries no cookie at all
+        (DevTools exports HARs without them by default)."""
+        st = self.state
+        if st.cookie_flows or not st.credentialed_responses:
+            return None
+        return (f"{st.credentialed_responses} responses allow credentials, but no flow carries "
+                "a Cookie or Set-Cookie header: a sanitized capture? (DevTools exports HARs "
+                "without cookies unless you choose 'Export HAR (with sensitive data)'); "
+                "cookie findings need them")
+
+    def knows_cookies(self) -> bool:
+        """Whether any client's cookies are known: then every flow matters (a request
+        without a Cookie header may lack one the browser had)."""
+        return self.cookies and len(self.state.jars) > 0
+
+    def _cookies(self, ex: Exchange, kind: str | None) -> Cookies | None:
+        """What the browser did with this flow's cookies: the Set-Cookie lines it refused
+        and the stored cookies it did not send, judged against the client's ledger,
+        which the response's Set-Cookie lines then update."""
+        jars = self.state.jars
+        if ex.set_cookies or ex.cookies is not None:
+            jar = jars.get(ex.client, ex.timestamp)
+        else:
+            jar = jars.peek(ex.client)
+            if jar is None:
+                return None
+        scheme, host, path = split_url(ex.url)
+        if scheme not in ("http", "https") or ex.websocket or ex.method == "CONNECT":
+            return None
+        rkind = _request_kind(ex)
+        origin = ex.req(Req.ORIGIN)
+        ctx = cookie_context(scheme, host, path, rkind, origin, ex.req(Req.REFERER),
+                             ex.req(Req.SEC_FETCH_SITE))
+        where = registrable(host) or host
+        now = ex.timestamp
+        sent = frozenset(ex.cookies or ())
+        candidates = jar.cookies(where, now)
+        if ctx.third_party and not jar.third_party_allowed and any(
+                c.name in sent and c.partition is None and not withholding(c, ctx, False, now)
+                for c in candidates):
+            jar.third_party_allowed = True  # rule 16: it sent an unpartitioned cross-site cookie
+        blocked = not jar.third_party_allowed
+        preflight = kind == PREFLIGHT
+        cross_origin = origin is not None and origin != origin_of(ex.url)
+        mode = NO if preflight else YES if (rkind != FETCH or not cross_origin or sent) else MAYBE
+        withheld: list[CookieNote] = []
+        if not preflight:
+            for c in candidates:
+                if c.name in sent:
+                    if c.unsure:
+                        jar.replace(where, c._replace(unsure=False))
+                    continue
+                reasons = withholding(c, ctx, blocked, now)
+                if not reasons:
+                    if mode == MAYBE:  # a cookie it would have sent is missing: no credentials
+                        mode = NO
+                    continue
+                withheld.append(note(c.name, reasons, ctx, refused=False, domain=c.domain,
+                                     cookie_path=c.path, partition=c.partition,
+                                     when=None if mode == YES and not c.unsure else CREDENTIALED))
+            if mode == NO:
+                withheld = []
+            elif mode == MAYBE:
+                withheld = [n._replace(when=CREDENTIALED) for n in withheld]
+        rejected: list[CookieNote] = []
+        for sc in ex.set_cookies:
+            if preflight:
+                rejected.append(note(sc.name, (CR.PreflightResponse,), ctx, refused=True))
+                continue
+            if mode == NO:
+                rejected.append(note(sc.name, (CR.NotCredentialed,), ctx, refused=True))
+                continue
+            overwrites = any(c.secure and c.name == sc.name for c in candidates)
+            reasons = refusal(sc, ctx, blocked, overwrites)
+            if reasons:
+                rejected.append(note(sc.name, reasons, ctx, refused=True, domain=sc.domain,
+                                     size=sc.size))
+                continue
+            new = stored(sc, ctx, now, unsure=mode == MAYBE)
+            if deletes(sc, now):
+                jar.delete(where, new.key)
+                continue
+            jar.put(where, new, now)
+            if mode == MAYBE:
+                rejected.append(note(sc.name, (CR.NotCredentialed,), ctx, refused=True,
+                                     when=UNCREDENTIALED))
+        if not withheld and not rejected:
+            return None
+        return Cookies(redact_url(ex.url), ex.method, tuple(rejected), tuple(withheld),
+                       "allowed (this client sent a third-party cookie)" if not blocked else
+                       "blocked (assumed, Chromium's default: no third-party cookie seen "
+                       "sent by this client)",
+                       _lead(ex, kind, withheld, rejected, mode))
+
+
+CREDENTIALED = "credentialed"  # the note holds only if the page sent credentials
+UNCREDENTIALED = "uncredentialed"  # … only if it did not
+NO = "no"  # a request's credentials, for cookies: YES, MAYBE (remedy's) or NO
+_SEND_REASONS = frozenset((CR.SchemefulSameSiteLax, CR.SchemefulSameSiteStrict,
+                           CR.SchemefulSameSiteUnspecifiedTreatedAsLax, CR.UserPreferences,
+                           CR.SecureOnly, CR.OtherPartition))
+
+
+def _request_kind(ex: Exchange) -> str:
+    mode = (ex.req(Req.SEC_FETCH_MODE) or "").lower()
+    if mode == "navigate" or (not mode and _looks_like_navigation(ex)):
+        if (ex.req(Req.SEC_FETCH_DEST) or "").lower() in ("iframe", "frame", "embed", "object"):
+            return IFRAME
+        return NAVIGATION if ex.method in ("GET", "HEAD") else FORM
+    return FETCH
+
+
+def _lead(ex: Exchange, kind: str | None, withheld: list[CookieNote],
+          rejected: list[CookieNote], mode: str) -> str | None:
+    """The cookie failure to say before any CORS reason: a cookie not sent on a request
+    answered 401/403 or redirected to another origin (a login page), or a cookie refused
+    on a credentialed CORS response."""
+    status = ex.status or 0
+    location = ex.resp(Resp.LOCATION)
+    away = (300 <= status < 400 and location is not None
+            and origin_of(urljoin(ex.url, location)) not in (None, origin_of(ex.url)))
+    if status in (401, 403) or away:
+        why = [n for n in withheld if set(n.reasons) & _SEND_REASONS] or withheld
+        if why:
+            n = why[0]
+            cond = "if the page sent credentials, " if n.when else ""
+            return f"{cond}the browser did not send cookie {n.name}: {n.detail} — fix: {n.fix}"
+    if kind == CORS and mode == YES:
+        for n in rejected:
+            if n.when is None and n.reasons[0] not in (CR.PreflightResponse, CR.NotCredentialed):
+                return f"the browser refused cookie {n.name}: {n.detail} — fix: {n.fix}"
+    return None

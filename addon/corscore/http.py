@@ -28,6 +28,9 @@ class Req:
     ACRPN = "access-control-request-private-network"
     COOKIE = "cookie"
     AUTHORIZATION = "authorization"
+    REFERER = "referer"  # only its origin is kept: the page, for cookies' SameSite
+    SEC_FETCH_SITE = "sec-fetch-site"
+    USER_AGENT = "user-agent"  # with the client's address: whose cookie store
 
 
 class Resp:
@@ -45,6 +48,7 @@ class Resp:
     VARY = "vary"  # the remedy adds Origin to it
     SERVER = "server"  # the stack, for the remedy's hint
     X_POWERED_BY = "x-powered-by"
+    SET_COOKIE = "set-cookie"  # each line parsed on its own, its value dropped
 
 
 def _names(cls: type) -> frozenset[str]:

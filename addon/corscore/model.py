@@ -10,13 +10,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .checks import Check, Failure, Fields
+from .cookies import Cookies, SetCookie, parse_set_cookie
 from .http import (
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
     Req,
+    Resp,
     auth_scheme,
     cookie_names,
     normalize,
+    origin_of,
 )
 from .reasons import CorsError
 from .remedy import Remedy, body_line
@@ -42,35 +45,48 @@ class Exchange(NamedTuple):
     response_names: tuple[str, ...] = ()  # every response header's name, in order, once
     websocket: bool = False
     body: str | None = None  # a refused preflight's explanation: its body's first line
+    client: str = ""  # whose cookie store: the client's address and User-Agent
+    set_cookies: tuple[SetCookie, ...] = ()  # the response's Set-Cookie lines, no values
 
     @classmethod
     def of(cls, *, key: str, method: str, url: str, request_headers: Iterable[tuple[str, str]],
            status: int | None = None, response_headers: Iterable[tuple[str, str]] | None = None,
            response_names: Iterable[str] | None = None, timestamp: float = 0.0,
-           websocket: bool = False, body: str | None = None) -> "Exchange":
+           websocket: bool = False, body: str | None = None,
+           client: str = "") -> "Exchange":
         """From header lines (``(name, value)``, names lower-case; any others than the
         core reads are ignored): the one place header values are normalized, as Chromium
         does (each line trimmed, the lines of a name joined with ", ").
         ``response_names``: every response header's name, when ``response_headers`` holds
         only those the core reads. ``body``: the text of a refused preflight's body (its
-        first line is kept, made safe: ``remedy.body_line``)."""
+        first line is kept, made safe: ``remedy.body_line``). ``client``: the client's
+        address (the User-Agent is added to it). The Referer is kept as its origin only,
+        each Set-Cookie line as a ``SetCookie`` (no value)."""
         lines = request_headers if isinstance(request_headers, list) else list(request_headers)
         request = normalize(lines, REQUEST_HEADERS)
         cookies = None
         if request.pop(Req.COOKIE, None) is not None:  # names per line, not from the joined value
             cookies = cookie_names([v for n, v in lines if n == Req.COOKIE])
         auth = request.pop(Req.AUTHORIZATION, None)
+        referer = request.get(Req.REFERER)
+        if referer is not None:
+            request[Req.REFERER] = origin_of(referer) or "null"
         response = None
         names: tuple[str, ...] = ()
+        set_cookies: tuple[SetCookie, ...] = ()
         if response_headers is not None:
             rlines = (response_headers if isinstance(response_headers, list)
                       else list(response_headers))
             response = normalize(rlines, RESPONSE_HEADERS)
             names = tuple(dict.fromkeys(response_names if response_names is not None
                                         else (n for n, _ in rlines)))
+            if response.pop(Resp.SET_COOKIE, None) is not None:
+                set_cookies = tuple(sc for sc in (parse_set_cookie(v, timestamp) for n, v in rlines
+                                                  if n == Resp.SET_COOKIE) if sc is not None)
         return cls(key, method, url, request, timestamp, cookies,  # positional: every flow
                    auth_scheme(auth) if auth is not None else None, status, response, names,
-                   websocket, body_line(body) if body else None)
+                   websocket, body_line(body) if body else None,
+                   f"{client} {request.get(Req.USER_AGENT, '')}", set_cookies)
 
     def req(self, name: str) -> str | None:
         return self.request.get(name)
@@ -111,8 +127,11 @@ class Finding(NamedTuple):
 
 class Update(NamedTuple):
     """A finding for a flow: ``handle`` is what the caller gave with the exchange (the
-    adapter: the flow), given back so that a verdict settled later reaches its flow."""
+    adapter: the flow), given back so that a verdict settled later reaches its flow.
+    ``finding``: the CORS finding, None for a flow that is not CORS but has cookie
+    findings (``cookies``: what the browser did with the flow's cookies)."""
 
     key: str
-    finding: Finding
+    finding: Finding | None
     handle: object = None
+    cookies: Cookies | None = None

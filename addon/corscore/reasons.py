@@ -246,3 +246,122 @@ class _Blank(dict):
 def render(template: str, fields: dict[str, object]) -> str:
     """Fill a template; a field that is missing or None renders empty."""
     return template.format_map(_Blank({k: v for k, v in fields.items() if v is not None}))
+
+
+# -- cookies ---------------------------------------------------------------------------
+# The second closed set of the table: why the browser refused to store a Set-Cookie line
+# or did not send a cookie it had. DevTools' own names (Network.*ExtraInfo
+# blockedReasons) where DevTools names it; the cases the browser handles silently have
+# names of ours, marked ``devtools=False``. Fields: ``name`` (the cookie's), ``host``,
+# ``path``, ``scheme`` (the request's), ``site`` and ``top`` (the request's site and the
+# top-level site, ≈ the page's), ``domain``, ``cookie_path``, ``size``, ``partition``,
+# ``kind`` (fetch, navigation, …), ``registrable``.
+
+
+class CookieReason(StrEnum):
+    SameSiteNoneInsecure = "SameSiteNoneInsecure"
+    SecureOnly = "SecureOnly"
+    InvalidDomain = "InvalidDomain"
+    InvalidPrefix = "InvalidPrefix"
+    NameValuePairExceedsMaxSize = "NameValuePairExceedsMaxSize"
+    OverwriteSecure = "OverwriteSecure"
+    UserPreferences = "UserPreferences"
+    SchemefulSameSiteLax = "SchemefulSameSiteLax"
+    SchemefulSameSiteStrict = "SchemefulSameSiteStrict"
+    SchemefulSameSiteUnspecifiedTreatedAsLax = "SchemefulSameSiteUnspecifiedTreatedAsLax"
+    NotOnPath = "NotOnPath"
+    DomainMismatch = "DomainMismatch"
+    # silent: the browser says nothing
+    PartitionedNotSecure = "PartitionedNotSecure"
+    PreflightResponse = "PreflightResponse"
+    NotCredentialed = "NotCredentialed"
+    OtherPartition = "OtherPartition"
+
+
+COOKIE_FIELDS = frozenset((
+    "name", "host", "path", "scheme", "site", "top", "domain", "cookie_path", "size",
+    "partition", "kind", "registrable",
+))
+_CROSS_FIX = ("Set-Cookie: {name}=…; SameSite=None; Secure; Partitioned (or serve the API "
+              "same-site as the page, or send a token in Authorization)")
+
+
+@dataclass(frozen=True, slots=True)
+class CookieText:
+    name: str
+    stored: str  # when a Set-Cookie line was refused for this reason
+    sent: str  # when a stored cookie was not sent for this reason ("" : not a send reason)
+    fix: str
+    devtools: bool = True
+
+
+_COOKIE_ROWS = [
+    CookieText("SameSiteNoneInsecure",
+               "SameSite=None without Secure: Chromium refuses to store it", "",
+               "add Secure: Set-Cookie: {name}=…; SameSite=None; Secure"),
+    CookieText("SecureOnly",
+               "Secure cookie set from {scheme}://{host}, which is not a secure URL",
+               "Secure cookie, but this request goes to {scheme}://{host}, which is not secure",
+               "serve {host} over https (a Secure cookie travels only there)"),
+    CookieText("InvalidDomain",
+               "Domain={domain} does not cover {host} or is a public suffix", "",
+               "drop Domain= (a host-only cookie) or set Domain={registrable}"),
+    CookieText("InvalidPrefix",
+               "the {name} prefix needs Secure (and for __Host-: Path=/ and no Domain=)", "",
+               "Set-Cookie: {name}=…; Secure; Path=/ (no Domain= for __Host-)"),
+    CookieText("NameValuePairExceedsMaxSize",
+               "name and value are {size} bytes, over Chromium's 4096", "",
+               "keep a short session id in the cookie, the data on the server"),
+    CookieText("OverwriteSecure",
+               "a non-Secure cookie from http cannot replace the Secure cookie {name}", "",
+               "set it from https, with Secure"),
+    CookieText("UserPreferences",
+               "set by a cross-site request ({site} inside {top}) while third-party cookies "
+               "are blocked",
+               "third-party cookies are blocked ({site} requested from a {top} page)",
+               _CROSS_FIX),
+    CookieText("SchemefulSameSiteLax",
+               "SameSite=Lax, set by a cross-site request ({site} inside {top})",
+               "SameSite=Lax on a cross-site {kind} ({top} page → {site})", _CROSS_FIX),
+    CookieText("SchemefulSameSiteStrict",
+               "SameSite=Strict, set by a cross-site request ({site} inside {top})",
+               "SameSite=Strict on a cross-site {kind} ({top} page → {site})", _CROSS_FIX),
+    CookieText("SchemefulSameSiteUnspecifiedTreatedAsLax",
+               "no SameSite (treated as Lax), set by a cross-site request ({site} inside {top})",
+               "no SameSite (treated as Lax) on a cross-site {kind} ({top} page → {site})",
+               _CROSS_FIX),
+    CookieText("NotOnPath", "",
+               "Path={cookie_path} does not cover {path}",
+               "Set-Cookie: {name}=…; Path=/ (the default Path is the setting URL's directory)"),
+    CookieText("DomainMismatch", "",
+               "a cookie of {domain}, but this request goes to {host}",
+               "set it with Domain={registrable} to share it across {registrable}"),
+    CookieText("PartitionedNotSecure",
+               "Partitioned without Secure: dropped without a word (no DevTools entry)", "",
+               "Set-Cookie: {name}=…; Secure; SameSite=None; Partitioned", devtools=False),
+    CookieText("PreflightResponse",
+               "on a preflight (OPTIONS) response: the browser never stores those", "",
+               "set the cookie on the actual response, not the preflight", devtools=False),
+    CookieText("NotCredentialed",
+               "on a cross-origin response stored only if the page sent the request with "
+               "credentials: 'include' (XHR: withCredentials)", "",
+               "fetch(url, {{credentials: 'include'}}) on the request that sets it",
+               devtools=False),
+    CookieText("OtherPartition", "",
+               "partitioned under the top-level site {partition}; this page is {top}",
+               "a partitioned cookie is read only under the top-level site that set it",
+               devtools=False),
+]
+
+
+def _cookie_table() -> dict[CookieReason, CookieText]:
+    rows = {CookieReason(r.name): r for r in _COOKIE_ROWS}
+    assert set(rows) == set(CookieReason), set(CookieReason) ^ set(rows)
+    for r in rows.values():
+        for template in (r.stored, r.sent, r.fix):
+            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            assert used <= COOKIE_FIELDS, (r.name, used - COOKIE_FIELDS)
+    return {k: rows[k] for k in CookieReason}
+
+
+COOKIE_REASONS: dict[CookieReason, CookieText] = _cookie_table()

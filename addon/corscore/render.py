@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .checks import Failure
+from .cookies import PSL_SOURCE, CookieNote, Cookies
 from .http import printable
 from .model import HIDDEN, Finding
 from .remedy import Remedy, Step
@@ -57,8 +58,15 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def render(f: Finding, marker: str = "") -> dict[str, Any]:
-    """The finding as written onto its flow; ``marker``: the flow's marker when hidden."""
+def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None) -> dict[str, Any]:
+    """The findings as written onto their flow: the CORS finding (None: not a CORS
+    flow) and the cookie findings; ``marker``: the flow's marker when hidden."""
+    cookie_meta = _cookies(cookies) if cookies is not None else None
+    if f is None:
+        assert cookies is not None
+        return {"verdict": None, "reason": None, "role": None, "origin": None,
+                "url": cookies.url, "method": cookies.method, "cookies": cookie_meta,
+                "comment": _cookie_comment(cookies), "marked": ""}
     t = _texts(f)
     related = {k: _plain(v) for k, v in f.related}
     remedy = _remedy(f.remedy)
@@ -87,9 +95,48 @@ def render(f: Finding, marker: str = "") -> dict[str, Any]:
         "related": related,
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
-        "comment": _comment(f, t, related, remedy),
+        "cookies": cookie_meta,
+        "comment": _comment(f, t, related, remedy, cookies),
         "marked": marker if f.verdict == HIDDEN else "",
     }
+
+
+def _note(n: CookieNote) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": n.name, "reasons": [str(r) for r in n.reasons],
+                           "detail": n.detail, "fix": n.fix}
+    if n.when:
+        out["if"] = n.when
+    if n.silent:
+        out["silent"] = True
+    return out
+
+
+def _cookies(c: Cookies) -> dict[str, Any]:
+    return {"rejected": [_note(n) for n in c.rejected], "withheld": [_note(n) for n in c.withheld],
+            "third_party_cookies": c.third_party, "lead": c.lead,
+            "rules": "Chromium's (cookies-observed: Chromium 156)"}
+
+
+_QUIET = frozenset(("NotCredentialed", "DomainMismatch", "NotOnPath"))
+
+
+def _cookie_comment(c: Cookies) -> str:
+    """The cookie findings in one line: the lead (a cookie failure behind a 401/403 or a
+    login redirect), else the refused and withheld cookies that are certain."""
+    if c.lead:
+        return "Cookie: " + c.lead
+    parts = []
+    refused = [n for n in c.rejected if not n.when and str(n.reasons[0]) != "NotCredentialed"]
+    if refused:
+        parts.append("refused " + ", ".join(f"{n.name} ({', '.join(n.reasons)})" for n in refused))
+    withheld = [n for n in c.withheld if not n.when and not set(n.reasons) <= _QUIET]
+    if withheld:
+        parts.append("not sent " + ", ".join(f"{n.name} ({', '.join(n.reasons)})"
+                                             for n in withheld))
+    if not parts:
+        return ""
+    first = (refused or withheld)[0]
+    return f"Cookies: {'; '.join(parts)} — fix {first.name}: {first.fix}"
 
 
 def _remedy(r: Remedy | None) -> dict[str, Any] | None:
@@ -152,7 +199,7 @@ def fix_line(remedy: dict[str, Any], url: str) -> str:
 
 
 def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
-             remedy: dict[str, Any] | None) -> str:
+             remedy: dict[str, Any] | None, cookies: Cookies | None = None) -> str:
     """One line for flow.comment: the reason and the remedy's first step for a hidden
     response, plus the headers JavaScript cannot read (those worth naming) and
     browser-divergence warnings. Empty for a fine flow: the if_credentialed hint is not a
@@ -176,12 +223,17 @@ def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
                      + (f" ({remedy['note']})" if remedy and remedy["note"]
                         and remedy["note"] != fix else ""))
     parts.extend("CORS warning: " + w for w in f.warnings)
+    if cookies is not None:
+        line = _cookie_comment(cookies)
+        if line:
+            parts.insert(0 if cookies.lead else len(parts), line)
     return " | ".join(parts)
 
 
 def log_line(meta: dict[str, Any]) -> str:
-    return (f"[cors] {printable(meta['method'])} {printable(meta['url'], 300)} "
-            f"(origin {printable(meta['origin'])}): {meta['comment']}")
+    origin = f" (origin {printable(meta['origin'])})" if meta.get("origin") else ""
+    return (f"[cors] {printable(meta['method'])} {printable(meta['url'], 300)}"
+            f"{origin}: {meta['comment']}")
 
 
 _ROLE = {"actual": "actual response", "preflight": "preflight (OPTIONS) response",
@@ -193,6 +245,9 @@ def _v(value: Any) -> str:
 def explain(meta: dict[str, Any] | None) -> str:
     if not meta:
         return "cors-creds: not a CORS flow (same-origin, navigation, no-cors, websocket or no Origin)."
+    if meta.get("verdict") is None:
+        return (f"Request: {meta.get('method')} {meta.get('url')}\nNot a CORS flow.\n\n"
+                + cookies_text(meta.get("cookies")))
     out: list[str] = []
     verdict = meta.get("verdict")
     if verdict == "hidden":
@@ -238,6 +293,33 @@ def explain(meta: dict[str, Any] | None) -> str:
     related = meta.get("related") or {}
     if related:
         out += ["", "Related flows:"] + [f"  {k}: {v}" for k, v in related.items()]
+    if meta.get("cookies"):
+        out += ["", cookies_text(meta["cookies"]).rstrip("\n")]
+    return "\n".join(out) + "\n"
+
+
+_IF = {"credentialed": " (only if the page sent credentials)",
+       "uncredentialed": " (only if the page did not send credentials)"}
+
+
+def cookies_text(cookies: dict[str, Any] | None) -> str:
+    """The Cookies section of the explanation."""
+    if not cookies:
+        return "Cookies: nothing to say.\n"
+    out = ["Cookies:"]
+    if cookies.get("lead"):
+        out.append(f"  Not really CORS: {cookies['lead']}")
+    for title, key in (("Refused (not stored)", "rejected"), ("Not sent", "withheld")):
+        notes = cookies.get(key) or []
+        if notes:
+            out.append(f"  {title}:")
+        for n in notes:
+            quiet = " — DevTools says nothing" if n.get("silent") else ""
+            out.append(f"    {n['name']}: {', '.join(n['reasons'])}{_IF.get(n.get('if'), '')}{quiet}")
+            out.append(f"      why: {n['detail']}")
+            out.append(f"      fix: {n['fix']}")
+    out.append(f"  Third-party cookies in this client: {cookies.get('third_party_cookies')}")
+    out.append(f"  Rules: {cookies.get('rules')}; sites from {PSL_SOURCE}")
     return "\n".join(out) + "\n"
 
 

@@ -33,7 +33,9 @@ class Report:
         self.flows: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         self.groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
-                       "dropped_flows": 0}
+                       "dropped_flows": 0, "cookies_refused": 0, "cookies_withheld": 0}
+        # (API, cookie, "refused" | "not sent", reasons, condition) -> count
+        self.cookies: OrderedDict[tuple[str, str, str, str, str], int] = OrderedDict()
 
     def add(self, key: str, meta: dict[str, Any], timestamp: float = 0.0) -> None:
         """Record a flow's final finding (its rendered metadata, kept by reference); a
@@ -41,7 +43,7 @@ class Report:
         old = self.flows.pop(key, None)
         if old is not None:
             self._count(old[0], -1)
-        else:
+        elif meta["verdict"] is not None:
             self.counts["cors_flows"] += 1
         self._count(meta, +1)
         if self.max_flows <= 0:
@@ -64,6 +66,8 @@ class Report:
         return out
 
     def _count(self, entry: dict[str, Any], sign: int) -> None:
+        if entry.get("cookies"):
+            self._count_cookies(entry, sign)
         if entry["verdict"] != "hidden":
             return
         self.counts["hidden"] += sign
@@ -85,13 +89,33 @@ class Report:
         if group["count"] <= 0:
             del self.groups[gkey]
 
+    def _count_cookies(self, entry: dict[str, Any], sign: int) -> None:
+        api = _api_key(entry["url"])
+        for what, key, count in (("refused", "rejected", "cookies_refused"),
+                                 ("not sent", "withheld", "cookies_withheld")):
+            for n in entry["cookies"][key]:
+                if not n.get("if"):
+                    self.counts[count] += sign
+                ck = (api, n["name"], what, ", ".join(n["reasons"]), n.get("if") or "")
+                left = self.cookies.pop(ck, 0) + sign
+                if left > 0:
+                    self.cookies[ck] = left
+                while len(self.cookies) > self.max_groups:
+                    self.cookies.popitem(last=False)
+
+    def cookie_rows(self) -> list[dict[str, Any]]:
+        """The cookie table: per API and cookie, what the browser did and why."""
+        return [{"api": k[0], "cookie": k[1], "browser": k[2], "reasons": k[3],
+                 "only_if": k[4] or None, "count": n}
+                for k, n in sorted(self.cookies.items())]
+
     def summary(self) -> list[dict[str, Any]]:
         return sorted(self.groups.values(),
                       key=lambda g: (g["page_origin"], g["api"], -g["count"], g["reason"]))
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "counts": dict(self.counts), "summary": self.summary(),
-                "flows": self.entries()}
+                "cookies": self.cookie_rows(), "flows": self.entries()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -108,6 +132,16 @@ class Report:
                 cells = [g["page_origin"], g["api"], f"`{g['reason']}`", str(g["count"]),
                          g["example_url"], g.get("remedy") or g["fix"] or ""]
                 lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+        if self.cookies:
+            lines += ["", "## Cookies", "",
+                      f"{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} "
+                      "cookies not sent (certain ones; rules: Chromium's).", "",
+                      "| API | cookie | browser | reasons | only if | count |",
+                      "|---|---|---|---|---|---|"]
+            for r in self.cookie_rows():
+                cells = [r["api"], r["cookie"], r["browser"], r["reasons"],
+                         r["only_if"] or "", str(r["count"])]
+                lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
@@ -119,6 +153,11 @@ class Report:
                 g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
                 g.get("remedy") or g["fix"] or "")) + "</tr>\n"
             for g in self.summary()
+        )
+        cookie_rows = "".join(
+            "<tr>" + "".join(f"<td>{e(str(r[k] or ''))}</td>" for k in (
+                "api", "cookie", "browser", "reasons", "only_if", "count")) + "</tr>\n"
+            for r in self.cookie_rows()
         )
         flows = "".join(
             f"<tr class='{e(f['verdict'])}'><td>{e(f['method'])}</td><td>{e(f['url'])}</td>"
@@ -143,6 +182,11 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
 <h2>Summary</h2>
 <table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>example</th><th>remedy</th></tr>
 {rows}</table>
+<h2>Cookies</h2>
+<p>{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} cookies not sent
+(rules: Chromium's).</p>
+<table><tr><th>API</th><th>cookie</th><th>browser</th><th>reasons</th><th>only if</th><th>count</th></tr>
+{cookie_rows}</table>
 <h2>Hidden responses</h2>
 <table><tr><th>method</th><th>URL</th><th>origin</th><th>verdict</th><th>reason</th><th>credentials</th><th>remedy</th></tr>
 {flows}</table>
@@ -158,4 +202,10 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
                 page = g["page_origin"]
                 out.append(f"page {page}:")
             out.append(f"  {g['api']}  {g['reason']} ×{g['count']}  e.g. {g['example_url']}")
+        rows = [r for r in self.cookie_rows() if not r["only_if"]]
+        if rows:
+            out.append(f"cookies: {self.counts['cookies_refused']} refused, "
+                       f"{self.counts['cookies_withheld']} not sent:")
+            out += [f"  {r['api']}  {r['cookie']} {r['browser']}: {r['reasons']} ×{r['count']}"
+                    for r in rows]
         return out

@@ -7,6 +7,8 @@ What the browser remembers between exchanges, as far as the proxy can see it:
 - ``pending``: preflights that fail only for credentialed requests, awaiting their
   actual request (it comes only if the page did not ask for credentials);
 - ``hops``: the next hop expected in a redirect chain, by (URL, method);
+- ``jars``: the cookie ledger, each client's cookies as the proxy saw them stored
+  (names and attributes, never a value), and whether it allows third-party cookies;
 and, for the log, how often each finding was seen (``Repeats``).
 
 Every table is an insertion-ordered ``Table``, capped in entries (the oldest go first)
@@ -20,6 +22,7 @@ from collections.abc import Hashable
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from .checks import Failure
+from .cookies import Cookies, Stored
 from .model import Finding
 from .remedy import Chain, Remedy
 
@@ -74,6 +77,9 @@ class Table(Generic[V]):
             out.append(value)
         return out
 
+    def values(self) -> list[V]:
+        return [v for _, v in self._items.values()]
+
     def drain(self) -> list[V]:
         out = [v for _, v in self._items.values()]
         self._items.clear()
@@ -97,6 +103,7 @@ class Pending(NamedTuple):
     fail_include: Failure
     handle: Any
     remedy: Remedy | None = None  # the remedy once it is known the page sent credentials
+    cookies: Cookies | None = None  # the flow's cookie findings, kept with it
 
 
 class Hop(NamedTuple):
@@ -114,7 +121,7 @@ class Hop(NamedTuple):
 
 
 class State:
-    """The correlation state: three bounded tables. ``max_age`` is how long the preflight
+    """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is how long the preflight
     cache and redirect chains are remembered; ``preflight_wait`` how long a pending
     preflight waits for its actual request. Pending preflights go in and out through
     ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods
@@ -128,6 +135,11 @@ class State:
         self._pending: Table[Pending] = Table(max_entries, preflight_wait)
         self._methods: dict[str, int] = {}  # method awaited -> pending preflights
         self._aged_at = float("-inf")
+        self.jars = Jars(max(64, max_entries // 4))
+        # for the one line on a capture without cookies (a sanitized HAR): flows with a
+        # Cookie or Set-Cookie header, and responses that allow credentials
+        self.cookie_flows = 0
+        self.credentialed_responses = 0
 
     def __len__(self) -> int:
         return len(self.preflights) + len(self._pending) + len(self.hops)
@@ -200,3 +212,78 @@ class Repeats:
     def milestone(n: int) -> bool:
         """A count worth a short line: a power of ten."""
         return n >= 10 and str(n).rstrip("0") == "1"
+
+
+class Jar:
+    """One client's cookie store as the proxy saw it filled (never a value): the cookies
+    by registrable domain (or host, for an IP address), each domain's capped at
+    ``per_domain`` (the oldest dropped first), at most ``domains`` domains; and whether
+    this client was seen sending a third-party cookie (then it allows them)."""
+
+    def __init__(self, domains: int = 64, per_domain: int = 64) -> None:
+        self._sites: Table[OrderedDict] = Table(domains, float("inf"))
+        self.per_domain = per_domain
+        self.third_party_allowed = False
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._sites.values())
+
+    def put(self, where: str, c: Stored, ts: float) -> None:
+        cookies = self._sites.get(where)
+        if cookies is None:
+            cookies = OrderedDict()
+        self._sites.put(where, cookies, ts)
+        cookies.pop(c.key, None)
+        cookies[c.key] = c
+        while len(cookies) > self.per_domain:
+            cookies.popitem(last=False)
+
+    def delete(self, where: str, key: tuple) -> None:
+        cookies = self._sites.get(where)
+        if cookies is not None:
+            cookies.pop(key, None)
+
+    def replace(self, where: str, c: Stored) -> None:
+        """The same cookie with a changed flag (e.g. no longer unsure), in place."""
+        cookies = self._sites.get(where)
+        if cookies is not None and c.key in cookies:
+            cookies[c.key] = c
+
+    def cookies(self, where: str, now: float) -> list[Stored]:
+        """The live cookies of a registrable domain (the expired ones dropped)."""
+        cookies = self._sites.get(where)
+        if not cookies:
+            return []
+        gone = [k for k, c in cookies.items() if c.expires is not None and c.expires <= now]
+        for k in gone:
+            del cookies[k]
+        return list(cookies.values())
+
+
+class Jars:
+    """The cookie ledger: a ``Jar`` per client (address + User-Agent), at most ``cap``
+    clients, a client forgotten ``idle`` seconds after it was last seen."""
+
+    def __init__(self, cap: int = 1024, idle: float = 86400.0) -> None:
+        self._jars: Table[Jar] = Table(cap, idle)
+        self._aged_at = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._jars)
+
+    def cookies(self) -> int:
+        return sum(len(j) for j in self._jars.values())
+
+    def get(self, client: str, ts: float) -> Jar:
+        """The client's jar, made if new; it counts as seen now."""
+        jar = self._jars.get(client)
+        if jar is None:
+            jar = Jar()
+        self._jars.put(client, jar, ts)
+        if ts - self._aged_at > 60.0 or ts < self._aged_at:
+            self._aged_at = ts
+            self._jars.expire(ts)
+        return jar
+
+    def peek(self, client: str) -> Jar | None:
+        return self._jars.get(client)
