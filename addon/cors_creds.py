@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 _SEP = " | "
 REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown, ".html": Report.to_html}
-FAIL_ON = ("credentialed", "hidden")
+FAIL_ON = ("credentialed", "hidden", "cookies")
 REPORT_MAX_FLOWS = 10_000  # per-flow report entries kept, when kept at all
 
 
@@ -120,7 +120,9 @@ class CorsCreds:
         loader.add_option(
             "cors_creds_fail_on", str, "credentialed",
             "Which findings make cors_creds_fail_exit apply: 'credentialed' (a credentialed "
-            "response hidden from JavaScript) or 'hidden' (any response hidden).",
+            "response hidden from JavaScript), 'hidden' (any response hidden) or 'cookies' "
+            "(a Set-Cookie line the browser refuses or a cookie it does not send, certain "
+            "ones only).",
             choices=FAIL_ON,
         )
         loader.add_option(
@@ -317,8 +319,10 @@ class CorsCreds:
     # -- helpers
     def exit_code(self) -> int:
         code = ctx.options.cors_creds_fail_exit
-        key = "hidden_credentialed" if ctx.options.cors_creds_fail_on == "credentialed" else "hidden"
-        return code if code and self.report.counts[key] > 0 else 0
+        c = self.report.counts
+        found = {"credentialed": c["hidden_credentialed"], "hidden": c["hidden"],
+                 "cookies": c["cookies_refused"] + c["cookies_withheld"]}
+        return code if code and found[ctx.options.cors_creds_fail_on] > 0 else 0
 
     def _new_analyzer(self) -> Analyzer:
         return Analyzer(max_entries=ctx.options.cors_creds_max_entries,

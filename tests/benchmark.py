@@ -170,10 +170,39 @@ SERVER_RESPONSE = [
 ]
 
 
-def mix_flow(rng: random.Random, i: int, t0: float = 0.0, browser: bool = False):
+COOKIE_LINES = ["sid=S3CR3T-{n}; Path=/; Secure; HttpOnly; SameSite=Lax",
+                "csrf=T0K3N-{n}; Path=/; Secure; SameSite=Strict",
+                "prefs=dark; Path=/; Max-Age=31536000", "tracking=1; SameSite=None",
+                "cart=x{n}; Path=/shop; Secure; SameSite=None; Partitioned"]
+
+
+def mix_flow(rng: random.Random, i: int, t0: float = 0.0, browser: bool = False,
+             cookies: bool = False):
     """A flow of the realistic mix, with the responses the loadgen server gives (with
-    ``browser``, also the other headers a browser and a typical server send)."""
+    ``browser``, also the other headers a browser and a typical server send; with
+    ``cookies``, the cookie-heavy mix: 50 clients, a login navigation setting five cookies
+    every 20 flows, the page's own cookies on every request, some on cross-site ones)."""
     from mitmproxy.test import tflow, tutils
+
+    if cookies:
+        f = mix_flow(rng, i, t0, browser=True)
+        client = i % 50
+        f.client_conn.peername = (f"10.0.{client}.1", 40000 + client)
+        f.request.headers["User-Agent"] = f"Mozilla/5.0 bench-client/{client} Chrome/156"
+        f.request.headers["Cookie"] = f"sid=S3CR3T-{client}; csrf=T0K3N-{client}; prefs=dark"
+        if i % 20 == 0:  # a login navigation on the API's own site
+            f.request.url = f"http://127.0.0.2:9000/login?n={i}"
+            f.request.method = "GET"
+            for k in ("Origin", "Cookie"):
+                f.request.headers.pop(k, None)
+            f.request.headers["Sec-Fetch-Mode"] = "navigate"
+            f.request.headers["Sec-Fetch-Site"] = "none"
+            for line in COOKIE_LINES:
+                f.response.headers.add("Set-Cookie", line.format(n=i))
+        elif i % 7 == 0:  # a cross-site call that lost its cookies
+            f.request.headers.pop("Cookie", None)
+            f.request.headers["Origin"] = "https://app.other.test"
+        return f
 
     _, method, path, headers = rng.choices(MIX, [m[0] for m in MIX])[0]
     f = tflow.tflow(resp=True)
@@ -208,14 +237,14 @@ def mix_flow(rng: random.Random, i: int, t0: float = 0.0, browser: bool = False)
     return f
 
 
-def make_capture(path: str, n: int, browser: bool = False) -> None:
+def make_capture(path: str, n: int, browser: bool = False, cookies: bool = False) -> None:
     from mitmproxy import io
 
     rng = random.Random(7)
     with open(path, "wb") as fh:
         w = io.FlowWriter(fh)
         for i in range(n):
-            w.add(mix_flow(rng, i, 1_700_000_000.0, browser))
+            w.add(mix_flow(rng, i, 1_700_000_000.0, browser, cookies))
 
 
 def offline(runs: int, flows: int) -> None:
@@ -449,12 +478,14 @@ def instructions(flows: int, seeds: tuple[int, ...] = (1, 2, 3)) -> None:
             with open(out) as fh:
                 return next(int(line.split()[1]) for line in fh if line.startswith("summary:"))
 
-        for label, browser in (("the mix as above", False),
-                               ("with a browser's and a server's other headers", True)):
+        for label, browser, cookies in (
+                ("the mix as above", False, False),
+                ("with a browser's and a server's other headers", True, False),
+                ("the cookie-heavy mix", True, True)):
             caps = {}
             for n in (small, flows):
-                caps[n] = os.path.join(tmp, f"{browser}.{n}.mitm")
-                make_capture(caps[n], n, browser)
+                caps[n] = os.path.join(tmp, f"{browser}.{cookies}.{n}.mitm")
+                make_capture(caps[n], n, browser, cookies)
             jobs = [(script, n, seed) for seed in seeds for script in (NOOP, ADDON)
                     for n in (small, flows)]
             with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
@@ -498,7 +529,7 @@ def core(n: int) -> None:
         for ex in exchanges:
             a.request(ex)
             for u in a.response(ex):
-                render(u.finding)
+                render(u.finding, "", u.cookies)
         dt = time.perf_counter() - t
         best = max(best, n / dt)
     print(f"CORE: {best:,.0f} flows/s (request + response + metadata per flow; best of 5 over "
@@ -510,13 +541,13 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def memory(total: int) -> None:
+def memory(total: int, cookies: bool = False) -> None:
     from mitmproxy.test import taddons
 
     import cors_creds
 
     rng = random.Random(5)
-    pool = [mix_flow(rng, j) for j in range(500)]
+    pool = [mix_flow(rng, j, cookies=cookies) for j in range(500)]
     addon = cors_creds.CorsCreds()
     marks = {}
     t = time.monotonic()
@@ -526,6 +557,8 @@ def memory(total: int) -> None:
             f.id = str(i)
             f.request.timestamp_start = i * 0.01
             f.metadata.clear()
+            if cookies:  # a new client every flow: 65,536 of them, the ledger capped
+                f.client_conn.peername = (f"10.{(i >> 8) & 255}.{i & 255}.1", 40000)
             f.comment = ""
             f.marked = ""
             addon.request(f)
@@ -535,19 +568,21 @@ def memory(total: int) -> None:
         addon.done()
     dt = time.monotonic() - t
     base = marks[10_000]
-    print("MEMORY: RSS " + ", ".join(f"{k:,} flows {v:.1f} MB" for k, v in marks.items())
+    print(f"MEMORY{' (cookie-heavy mix, a new client every flow)' if cookies else ''}: RSS "
+          + ", ".join(f"{k:,} flows {v:.1f} MB" for k, v in marks.items())
           + f"; growth after the first 10,000: {marks[total] - base:+.1f} MB (target <= +10 MB); "
           f"{total / dt:,.0f} flows/s through the hooks; state {len(addon.analyzer.state)} "
-          f"entries, report {len(addon.report.flows)} flows", flush=True)
+          f"entries, report {len(addon.report.flows)} flows, cookie ledger "
+          f"{len(addon.analyzer.state.jars)} clients", flush=True)
 
 
 def inprocess(flows: int) -> None:
     """µs a flow in this addon's hooks, over the mix read into memory first."""
     with tempfile.TemporaryDirectory() as tmp:
         got = []
-        for browser in (False, True):
-            cap = os.path.join(tmp, f"inprocess.{browser}.mitm")
-            make_capture(cap, flows, browser)
+        for browser, cookies in ((False, False), (True, False), (True, True)):
+            cap = os.path.join(tmp, f"inprocess.{browser}.{cookies}.mitm")
+            make_capture(cap, flows, browser, cookies)
             # in a process of its own each (one mitmproxy test context per process: a
             # context's log handler outlives it)
             out = subprocess.run([sys.executable, os.path.abspath(__file__), "--inprocess-of",
@@ -555,7 +590,7 @@ def inprocess(flows: int) -> None:
             got.append(float(out.stdout.split()[-1]))
     print(f"IN-PROCESS (hooks over {flows:,} flows read into memory first, best of 3 passes): "
           f"{got[0]:.1f} us a flow on the mix; {got[1]:.1f} us with a browser's and a server's "
-          f"other headers", flush=True)
+          f"other headers; {got[2]:.1f} us on the cookie-heavy mix", flush=True)
 
 
 def main() -> None:
@@ -599,6 +634,7 @@ def main() -> None:
         core(args.core_flows)
     if "memory" in only:
         memory(args.memory_flows)
+        memory(args.memory_flows, cookies=True)
     if "live" in only:
         live(args.live_runs, args.live_requests, args.concurrency)
     if "offline" in only:

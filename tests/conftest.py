@@ -17,6 +17,6 @@ if os.environ.get("CI"):
 
 def pytest_terminal_summary(terminalreporter):
     """Print the browser suite's one-line agreement summary, when it ran."""
-    mod = sys.modules.get("test_browser")
-    for line in getattr(mod, "SUMMARY", []):
-        terminalreporter.write_line(line)
+    for name in ("test_browser", "test_browser_cookies"):
+        for line in getattr(sys.modules.get(name), "SUMMARY", []):
+            terminalreporter.write_line(line)

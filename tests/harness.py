@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -67,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         # any method, including lower-case ones such as "patch"
         try:
             super().handle_one_request()
-        except ConnectionError:
+        except (ConnectionError, ssl.SSLError):
             self.close_connection = True
 
     def __getattr__(self, name: str):
@@ -76,11 +77,44 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+def tls_context(directory: str):
+    """A server-side TLS context with a fresh self-signed certificate (any name: the
+    proxy in front runs with ssl_insecure)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cors-creds test server")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+            .sign(key, hashes.SHA256()))
+    path = os.path.join(directory, "server.pem")
+    with open(path, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(path)
+    return context
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls=None) -> None:
         super().__init__((host, port), _Handler)
+        if tls is not None:  # the handshake happens on the first read, in the handler's thread
+            self.socket = tls.wrap_socket(self.socket, server_side=True,
+                                          do_handshake_on_connect=False)
         self.routes: dict = {}
         self.fallback = None
         self.received: list = []

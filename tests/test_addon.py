@@ -361,3 +361,63 @@ def test_script_loads_through_mitmproxy(tmp_path):
         a = mod.addons[0]
         f = run(a, cors_flow(req=[("Cookie", "a=b")], resp=[("Access-Control-Allow-Origin", "*")]))
         assert f.metadata["cors_creds"]["reason"] == "WildcardOriginNotAllowed"
+
+
+def nav_flow(url, set_cookies=(), cookie=None, ts=1000.0):
+    """A top-level navigation (no Origin): the first-party visit that sets cookies."""
+    f = tflow.tflow(resp=True)
+    f.request = tutils.treq(method=b"GET", headers=())
+    f.request.url = url
+    f.request.headers["Sec-Fetch-Mode"] = "navigate"
+    f.request.headers["Sec-Fetch-Site"] = "none"
+    if cookie:
+        f.request.headers["Cookie"] = cookie
+    f.request.timestamp_start = ts
+    f.response = tutils.tresp(status_code=200, headers=())
+    for line in set_cookies:
+        f.response.headers.add("Set-Cookie", line)
+    return f
+
+
+def test_a_refused_set_cookie_on_a_navigation_is_said_without_a_marker(addon, caplog):
+    caplog.set_level("INFO")
+    with taddons.context(addon):
+        f = run(addon, nav_flow("https://api.example.test/login",
+                                ["sid=TOPSECRET; SameSite=None", "ok=1; Secure; SameSite=None"]))
+    md = f.metadata["cors_creds"]
+    assert md["verdict"] is None and f.marked == ""
+    (n,) = md["cookies"]["rejected"]
+    assert (n["name"], n["reasons"]) == ("sid", ["SameSiteNoneInsecure"])
+    assert "SameSite=None; Secure" in n["fix"]
+    assert f.comment.startswith("Cookies: refused sid (SameSiteNoneInsecure) — fix sid: add Secure")
+    assert any(r.levelname == "WARNING" and "refused sid" in r.getMessage() for r in caplog.records)
+    assert "TOPSECRET" not in repr(md) + f.comment + caplog.text
+
+
+def test_a_401_behind_a_withheld_cookie_leads_with_the_cookie(addon):
+    with taddons.context(addon) as tctx:
+        run(addon, nav_flow("https://api.example.test/login", ["sid=S3CRET; SameSite=Lax; Path=/"]))
+        f = run(addon, cors_flow(url="https://api.example.test/me", origin="https://app.other.test",
+                                 req=[("Cookie", "other=1"), ("Sec-Fetch-Site", "cross-site")],
+                                 status=401, resp=[("Access-Control-Allow-Origin", "*")]))
+        text = addon.explain_flows([f])
+    assert f.comment.startswith("Cookie: the browser did not send cookie sid: SameSite=Lax on "
+                                "a cross-site fetch")
+    assert " | CORS WildcardOriginNotAllowed" in f.comment  # the CORS reason comes after
+    assert "Not really CORS: the browser did not send cookie sid" in text
+    assert "Third-party cookies in this client: blocked (assumed" in text
+    assert "S3CRET" not in text + f.comment
+
+
+def test_fail_on_cookies_and_the_report_cookie_table(addon, tmp_path):
+    report = tmp_path / "r.md"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_fail_exit=3, cors_creds_fail_on="cookies")
+        run(addon, nav_flow("https://api.example.test/a", ["a=1; Domain=other.test"]))
+        assert addon.exit_code() == 3
+        addon.write_report(str(report))
+        tctx.configure(addon, cors_creds_cookies=False)  # a new analyzer, cookies not followed
+        f = run(addon, nav_flow("https://api.example.test/b", ["b=1; Domain=other.test"]))
+        assert "cors_creds" not in f.metadata
+    text = report.read_text()
+    assert "## Cookies" in text and "| https://api.example.test/a | a | refused | InvalidDomain |" in text

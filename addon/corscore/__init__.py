@@ -5,8 +5,10 @@ import (sans-IO, in the manner of h11).
     reasons   the one table of reasons (the closed set ``CorsError``)
     checks    the judgements: pure functions from header values to a Verdict
     remedy    every change that makes the whole request readable: Steps per response
+    cookies   cookies as Chromium handles them: Set-Cookie refusals, withheld cookies
     model     the value types: Exchange in, Finding out
-    state     all the state: the preflight cache, pending preflights, redirect hops
+    state     all the state: the preflight cache, pending preflights, redirect hops, the
+              cookie ledger
     analyzer  exchanges through the judgements and the state, to findings
     render    a finding as the one dict every output is made from
     report    the run's findings, counted and grouped

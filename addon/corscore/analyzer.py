@@ -382,14 +382,16 @@ class Analyzer:
         scheme, host, path = split_url(ex.url)
         if scheme not in ("http", "https") or ex.websocket or ex.method == "CONNECT":
             return None
+        where = registrable(host) or host
+        now = ex.timestamp
+        candidates = jar.cookies(where, now)
+        if not candidates and not ex.set_cookies:
+            return None  # nothing known of this site, nothing set: nothing to say
         rkind = _request_kind(ex)
         origin = ex.req(Req.ORIGIN)
         ctx = cookie_context(scheme, host, path, rkind, origin, ex.req(Req.REFERER),
                              ex.req(Req.SEC_FETCH_SITE))
-        where = registrable(host) or host
-        now = ex.timestamp
         sent = frozenset(ex.cookies or ())
-        candidates = jar.cookies(where, now)
         if ctx.third_party and not jar.third_party_allowed and any(
                 c.name in sent and c.partition is None and not withholding(c, ctx, False, now)
                 for c in candidates):
@@ -427,9 +429,9 @@ class Analyzer:
                 continue
             overwrites = any(c.secure and c.name == sc.name for c in candidates)
             reasons = refusal(sc, ctx, blocked, overwrites)
-            if reasons:
+            if reasons:  # (without credentials the browser ignores the line: no refusal)
                 rejected.append(note(sc.name, reasons, ctx, refused=True, domain=sc.domain,
-                                     size=sc.size))
+                                     size=sc.size, when=CREDENTIALED if mode == MAYBE else None))
                 continue
             new = stored(sc, ctx, now, unsure=mode == MAYBE)
             if deletes(sc, now):

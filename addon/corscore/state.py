@@ -249,6 +249,9 @@ class Jar:
         if cookies is not None and c.key in cookies:
             cookies[c.key] = c
 
+    def all(self) -> list[Stored]:
+        return [c for cookies in self._sites.values() for c in cookies.values()]
+
     def cookies(self, where: str, now: float) -> list[Stored]:
         """The live cookies of a registrable domain (the expired ones dropped)."""
         cookies = self._sites.get(where)
@@ -271,8 +274,8 @@ class Jars:
     def __len__(self) -> int:
         return len(self._jars)
 
-    def cookies(self) -> int:
-        return sum(len(j) for j in self._jars.values())
+    def clients(self) -> list[Jar]:
+        return self._jars.values()
 
     def get(self, client: str, ts: float) -> Jar:
         """The client's jar, made if new; it counts as seen now."""
