@@ -373,12 +373,9 @@ class Analyzer:
         and the stored cookies it did not send, judged against the client's ledger,
         which the response's Set-Cookie lines then update."""
         jars = self.state.jars
-        if ex.set_cookies or ex.cookies is not None:
-            jar = jars.get(ex.client, ex.timestamp)
-        else:
-            jar = jars.peek(ex.client)
-            if jar is None:
-                return None
+        jar = jars.get(ex.client, ex.timestamp) if ex.set_cookies else jars.peek(ex.client)
+        if jar is None:
+            return None  # no cookie of this client seen set: nothing to compare with
         scheme, host, path = split_url(ex.url)
         if scheme not in ("http", "https") or ex.websocket or ex.method == "CONNECT":
             return None
@@ -398,9 +395,15 @@ class Analyzer:
             jar.third_party_allowed = True  # rule 16: it sent an unpartitioned cross-site cookie
         blocked = not jar.third_party_allowed
         preflight = kind == PREFLIGHT
-        cross_origin = origin is not None and origin != origin_of(ex.url)
-        mode = NO if preflight else YES if (rkind != FETCH or not cross_origin or sent) else MAYBE
-        withheld: list[CookieNote] = []
+        if preflight:
+            mode = NO  # a preflight never carries cookies
+        elif sent or rkind != FETCH:
+            mode = YES  # cookies went, or a navigation (always credentialed)
+        elif origin is not None and origin != origin_of(ex.url):
+            mode = MAYBE  # cross-origin with nothing sent: include or omit, the wire can't tell
+        else:
+            mode = SAME  # same-origin: credentials unless the page said 'omit'
+        missing: list[tuple] = []
         if not preflight:
             for c in candidates:
                 if c.name in sent:
@@ -408,17 +411,17 @@ class Analyzer:
                         jar.replace(where, c._replace(unsure=False))
                     continue
                 reasons = withholding(c, ctx, blocked, now)
-                if not reasons:
-                    if mode == MAYBE:  # a cookie it would have sent is missing: no credentials
-                        mode = NO
-                    continue
-                withheld.append(note(c.name, reasons, ctx, refused=False, domain=c.domain,
-                                     cookie_path=c.path, partition=c.partition,
-                                     when=None if mode == YES and not c.unsure else CREDENTIALED))
-            if mode == NO:
-                withheld = []
-            elif mode == MAYBE:
-                withheld = [n._replace(when=CREDENTIALED) for n in withheld]
+                if reasons:
+                    missing.append((c, reasons))
+                elif mode in (MAYBE, SAME) and not c.unsure:
+                    mode = NO  # a cookie it would have sent is missing: no credentials asked
+        if mode == SAME:
+            mode = YES
+        withheld = [] if mode == NO else [
+            note(c.name, reasons, ctx, refused=False, domain=c.domain, cookie_path=c.path,
+                 partition=c.partition,
+                 when=None if mode == YES and not c.unsure else CREDENTIALED)
+            for c, reasons in missing]
         rejected: list[CookieNote] = []
         for sc in ex.set_cookies:
             if preflight:
@@ -452,7 +455,7 @@ class Analyzer:
 
 CREDENTIALED = "credentialed"  # the note holds only if the page sent credentials
 UNCREDENTIALED = "uncredentialed"  # … only if it did not
-NO = "no"  # a request's credentials, for cookies: YES, MAYBE (remedy's) or NO
+NO, SAME = "no", "same"  # a request's credentials, for cookies: YES, MAYBE (remedy's), NO
 _SEND_REASONS = frozenset((CR.SchemefulSameSiteLax, CR.SchemefulSameSiteStrict,
                            CR.SchemefulSameSiteUnspecifiedTreatedAsLax, CR.UserPreferences,
                            CR.SecureOnly, CR.OtherPartition))
