@@ -612,7 +612,11 @@ def main() -> None:
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--inprocess-of", metavar="CAPTURE", help=argparse.SUPPRESS)
+    ap.add_argument("--memory-cookies-of", type=int, metavar="FLOWS", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_cookies_of:
+        memory(args.memory_cookies_of, cookies=True)
+        return
     if args.inprocess_of:
         import cors_creds
 
@@ -634,7 +638,9 @@ def main() -> None:
         core(args.core_flows)
     if "memory" in only:
         memory(args.memory_flows)
-        memory(args.memory_flows, cookies=True)
+        # in a process of its own (one mitmproxy test context per process)
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-cookies-of",
+                        str(args.memory_flows)], check=True, timeout=3600)
     if "live" in only:
         live(args.live_runs, args.live_requests, args.concurrency)
     if "offline" in only:
