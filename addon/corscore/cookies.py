@@ -151,11 +151,8 @@ def site_of_origin(origin: str | None) -> str | None:
     ``null``, absent or unparsable."""
     if not origin or "://" not in origin:
         return None
-    scheme, _, hostport = origin.partition("://")
-    host = hostport.rsplit(":", 1)[0] if not hostport.endswith("]") else hostport
-    if hostport.startswith("[") and "]:" in hostport:
-        host = hostport.split("]:", 1)[0] + "]"
-    return site(scheme.lower(), host) if host else None
+    scheme, host, _ = split_url(origin)
+    return site(scheme, host) if host else None
 
 
 def split_url(url: str) -> tuple[str, str, str]:

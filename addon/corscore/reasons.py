@@ -229,10 +229,15 @@ def _table() -> dict[CorsError, Reason]:
         rows[CorsError(v.name)] = v
     assert set(rows) == set(CorsError), set(CorsError) ^ set(rows)
     for r in rows.values():
-        for template in (r.console, r.explain, r.fix, *r.headers):
-            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-            assert used <= FIELDS, (r.name, used - FIELDS)
+        _check_fields(r.name, (r.console, r.explain, r.fix, *r.headers), FIELDS)
     return {k: rows[k] for k in CorsError}
+
+
+def _check_fields(name: str, templates: tuple[str, ...], fields: frozenset[str]) -> None:
+    """Every field a row's templates name is one of ``fields`` (checked at import)."""
+    for template in templates:
+        used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        assert used <= fields, (name, used - fields)
 
 
 REASONS: dict[CorsError, Reason] = _table()  # in CorsError's order
@@ -358,9 +363,7 @@ def _cookie_table() -> dict[CookieReason, CookieText]:
     rows = {CookieReason(r.name): r for r in _COOKIE_ROWS}
     assert set(rows) == set(CookieReason), set(CookieReason) ^ set(rows)
     for r in rows.values():
-        for template in (r.stored, r.sent, r.fix):
-            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-            assert used <= COOKIE_FIELDS, (r.name, used - COOKIE_FIELDS)
+        _check_fields(r.name, (r.stored, r.sent, r.fix), COOKIE_FIELDS)
     return {k: rows[k] for k in CookieReason}
 
 

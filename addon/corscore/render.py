@@ -117,7 +117,13 @@ def _cookies(c: Cookies) -> dict[str, Any]:
             "rules": "Chromium's (cookies-observed: Chromium 156)"}
 
 
+# reasons a comment does not name unless they lead (the metadata still lists them)
 _QUIET = frozenset(("NotCredentialed", "DomainMismatch", "NotOnPath"))
+
+
+def _said(notes: tuple[CookieNote, ...]) -> list[CookieNote]:
+    """The notes a comment names: certain ones, not only of quiet reasons."""
+    return [n for n in notes if not n.when and not set(n.reasons) <= _QUIET]
 
 
 def _cookie_comment(c: Cookies) -> str:
@@ -126,10 +132,10 @@ def _cookie_comment(c: Cookies) -> str:
     if c.lead:
         return "Cookie: " + c.lead
     parts = []
-    refused = [n for n in c.rejected if not n.when and str(n.reasons[0]) != "NotCredentialed"]
+    refused = _said(c.rejected)
     if refused:
         parts.append("refused " + ", ".join(f"{n.name} ({', '.join(n.reasons)})" for n in refused))
-    withheld = [n for n in c.withheld if not n.when and not set(n.reasons) <= _QUIET]
+    withheld = _said(c.withheld)
     if withheld:
         parts.append("not sent " + ", ".join(f"{n.name} ({', '.join(n.reasons)})"
                                              for n in withheld))

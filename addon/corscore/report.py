@@ -17,6 +17,14 @@ from .render import fix_line, remedy_text
 SCHEMA = "cors-creds-report/1"
 
 
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |"
+
+
+def _html_row(cells) -> str:
+    return "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>\n"
+
+
 def _api_key(url: str) -> str:
     """The URL without query and fragment (the report's URLs are already redacted)."""
     return url.partition("?")[0].partition("#")[0]
@@ -131,7 +139,7 @@ class Report:
             for g in self.summary():
                 cells = [g["page_origin"], g["api"], f"`{g['reason']}`", str(g["count"]),
                          g["example_url"], g.get("remedy") or g["fix"] or ""]
-                lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+                lines.append(_md_row(cells))
         if self.cookies:
             lines += ["", "## Cookies", "",
                       f"{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} "
@@ -141,7 +149,7 @@ class Report:
             for r in self.cookie_rows():
                 cells = [r["api"], r["cookie"], r["browser"], r["reasons"],
                          r["only_if"] or "", str(r["count"])]
-                lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+                lines.append(_md_row(cells))
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
@@ -149,14 +157,13 @@ class Report:
         e = html.escape
         c = self.counts
         rows = "".join(
-            "<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in (
-                g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
-                g.get("remedy") or g["fix"] or "")) + "</tr>\n"
+            _html_row((g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
+                       g.get("remedy") or g["fix"] or ""))
             for g in self.summary()
         )
         cookie_rows = "".join(
-            "<tr>" + "".join(f"<td>{e(str(r[k] or ''))}</td>" for k in (
-                "api", "cookie", "browser", "reasons", "only_if", "count")) + "</tr>\n"
+            _html_row(r[k] or "" for k in ("api", "cookie", "browser", "reasons", "only_if",
+                                           "count"))
             for r in self.cookie_rows()
         )
         flows = "".join(

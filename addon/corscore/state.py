@@ -121,8 +121,8 @@ class Hop(NamedTuple):
 
 
 class State:
-    """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is how long the preflight
-    cache and redirect chains are remembered; ``preflight_wait`` how long a pending
+    """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is
+    how long the preflight cache and redirect chains are remembered; ``preflight_wait`` how long a pending
     preflight waits for its actual request. Pending preflights go in and out through
     ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods
     awaited: a request of another method (most requests) is ruled out in one lookup."""
