@@ -249,7 +249,9 @@ def test_shutdown_summary(caplog):
     assert ("[cors] summary: 1 CORS flows, 1 hidden from JavaScript (1 credentialed); "
             "correlation state 0 entries (cap 4096)") in msgs
     assert f"[cors] page {PAGE}:" in msgs
-    assert any("InvalidAllowCredentials ×1  e.g. http://127.0.0.1:9000/data" in m for m in msgs)
+    assert "[cors] clients: unknown 1 CORS flows, 1 hidden" in msgs  # grouped per engine
+    assert any("InvalidAllowCredentials ×1 (unknown 1)  e.g. http://127.0.0.1:9000/data" in m
+               for m in msgs)
 
 
 @pytest.mark.parametrize("opts,match", [

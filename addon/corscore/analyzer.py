@@ -26,8 +26,10 @@ from .checks import (
     parse_preflight_request,
 )
 from .cookies import (
-    FETCH, FORM, IFRAME, NAVIGATION, Cookies, CookieNote, context as cookie_context, deletes,
-    note, refusal, registrable, split_url, stored, withholding)
+    BLOCK, CHROMIUM, FETCH, FORM, IFRAME, INFER, NAVIGATION, PARTITION, POLICIES, Cookies,
+    CookieNote, context as cookie_context, deletes, note, refusal, registrable, split_url,
+    stored, withholding)
+from .engines import Browser, Engine, EngineNote, classify as classify_client
 from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userinfo
 from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
 from .reasons import CookieReason as CR, CorsError as E
@@ -135,9 +137,12 @@ def judge_actual(origin: str, url: str, method: str, status: int, location: str 
 
 
 def _failed(f: Finding, failure: Failure, status: int, location: str | None,
-            not_sent: bool = False) -> Finding:
-    """The finding hidden by this failure, with the fields its texts are filled with."""
+            not_sent: bool = False, lines: int = 1) -> Finding:
+    """The finding hidden by this failure, with the fields its texts are filled with
+    (``lines``: how many Access-Control-Allow-Origin lines the response had)."""
     fields = dict(failure.fields)
+    if lines > 1:
+        fields["acao_lines"] = str(lines)
     location = location or ""
     if "location" in fields:
         fields["location"] = redact_url(fields["location"])
@@ -153,6 +158,8 @@ def _failed(f: Finding, failure: Failure, status: int, location: str | None,
         fields["location_clean"] = strip_userinfo(location)
     if not_sent:
         fields.update(_not_sent(f.method))
+    if f.role == "redirect" and location:
+        fields["next_url"] = redact_url(urljoin(f.url, location))
     return f._replace(verdict=HIDDEN, reason=failure.reason, failed_parameter=failure.parameter,
                       fields=tuple(fields.items()))
 
@@ -216,13 +223,14 @@ class Analyzer:
             st.cookie_flows += 1
         elif ex.resp(Resp.ACAC) == "true":
             st.credentialed_responses += 1
-        cookies = self._cookies(ex, kind) if self.cookies else None
+        browser = classify_client(ex.req(Req.USER_AGENT))
+        cookies = self._cookies(ex, kind, browser) if self.cookies else None
         if kind is None:
             return [Update(ex.key, None, handle, cookies)] if cookies is not None else []
         if kind == PREFLIGHT:
-            return [Update(ex.key, self._preflight(ex, handle, cookies), handle, cookies),
-                    *self.expire(ex.timestamp)]
-        return [Update(ex.key, self._actual(ex), handle, cookies)]
+            f = self._preflight(ex, handle, cookies, browser)
+            return [Update(ex.key, f, handle, cookies), *self.expire(ex.timestamp)]
+        return [Update(ex.key, self._actual(ex, browser), handle, cookies)]
 
     def expire(self, now: float) -> list[Update]:
         out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
@@ -233,18 +241,22 @@ class Analyzer:
         return [self._unfollowed(aw) for aw in self.state.drain()]
 
     # -- preflights
-    def _preflight(self, ex: Exchange, handle: object, cookies: Cookies | None) -> Finding:
+    def _preflight(self, ex: Exchange, handle: object, cookies: Cookies | None,
+                   browser: Browser) -> Finding:
         st = self.state
         origin = ex.req(Req.ORIGIN) or ""
         req = parse_preflight_request(origin, ex.req(Req.ACRM) or "", ex.req(Req.ACRH),
                                       ex.req(Req.ACRPN))
         url = strip_fragment(ex.url)
         hop = st.hops.get((url, req.method))
-        if hop is not None and hop.next_origin != origin:
-            hop = None
         location = ex.resp(Resp.LOCATION)
         values = (ex.status, location, ex.resp(Resp.ACAO), ex.resp(Resp.ACAC),
                   ex.resp(Resp.ACAM), ex.resp(Resp.ACAH), ex.resp(Resp.ACAPN))
+        notes = _hop_origin_notes(req, values, hop) if hop is not None else ()
+        if hop is not None and origin != hop.next_origin and not (
+                hop.next_origin == "null" and hop.chain.taint is not None
+                and origin == hop.chain.taint[2]):  # Firefox: the page's origin, not null
+            hop = None
         omit = judge_preflight(req, *values, False)
         incl = judge_preflight(req, *values, True)
         fail_omit, fail_incl = omit.failure, incl.failure
@@ -258,17 +270,18 @@ class Analyzer:
 
         f = Finding(verdict=EXPOSED, role="preflight", origin=origin, url=redact_url(ex.url),
                     method=req.method, warnings=omit.warnings, checks=omit.checks,
-                    related=(("actual_method", req.method), ("requested_headers", req.headers)))
+                    related=(("actual_method", req.method), ("requested_headers", req.headers)),
+                    browser=browser, engine_notes=notes)
         if hop is not None:  # a hop in a redirect chain: its credentials mode is known
             f = f._replace(related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
                            credentials_mode=INCLUDE if hop.include else OMIT,
                            checks=incl.checks if hop.include else omit.checks)
             failure = fail_incl if hop.include else fail_omit
             if failure is not None:
-                f = _failed(f, failure, ex.status, location, not_sent=True)
+                f = _failed(f, failure, ex.status, location, not_sent=True, lines=ex.acao_lines)
                 f = f._replace(remedy=remedy(YES if hop.include else MAYBE))
         elif fail_omit is not None:
-            f = _failed(f, fail_omit, ex.status, location, not_sent=True)
+            f = _failed(f, fail_omit, ex.status, location, not_sent=True, lines=ex.acao_lines)
             f = f._replace(remedy=remedy(MAYBE))
             if fail_incl is not None and fail_incl.reason != fail_omit.reason:
                 f = f._replace(if_credentialed=_hint(fail_incl, ex.status))
@@ -277,7 +290,8 @@ class Analyzer:
             f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
                            related=(*f.related, ("awaiting_actual", True)),
                            remedy=only_with_credentials(remedy(MAYBE)))
-            st.wait(Pending(ex.key, f, fail_incl, handle, remedy(YES), cookies), ex.timestamp)
+            fail_later = fail_incl._replace(fields=(*fail_incl.fields, ("status", str(ex.status))))
+            st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies), ex.timestamp)
         max_age = _max_age(ex.resp(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
@@ -298,7 +312,7 @@ class Analyzer:
         return Update(aw.key, settled, aw.handle, aw.cookies)
 
     # -- actual requests and redirect hops
-    def _actual(self, ex: Exchange) -> Finding:
+    def _actual(self, ex: Exchange, browser: Browser) -> Finding:
         st = self.state
         origin = ex.req(Req.ORIGIN) or ""
         url = strip_fragment(ex.url)
@@ -319,11 +333,17 @@ class Analyzer:
                          ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh, ex.response_names,
                          evidence, include, hop_index, hop.chain if hop is not None else None,
                          ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY))
+        if ex.acao_lines > 1 and f.reason in (E.MultipleAllowOriginValues,):
+            f = f._replace(fields=(*f.fields, ("acao_lines", str(ex.acao_lines))))
+        notes: tuple[EngineNote, ...] = ()
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
+            if pf is not None and "authorization" in pf.requested and \
+                    browser.engine != Engine.WEBKIT:
+                notes = _webkit_authorization_note(ex.url, location)
         if pf is not None:
             f = f._replace(related=(("preflight", pf.key), *f.related))
-        return f
+        return f._replace(browser=browser, engine_notes=notes)
 
     def _expect_hop(self, ex: Exchange, origin: str, location: str, include: bool,
                     evidence: tuple[str, ...], prev: Hop | None, hop_index: int) -> None:
@@ -368,7 +388,7 @@ class Analyzer:
         without a Cookie header may lack one the browser had)."""
         return self.cookies and len(self.state.jars) > 0
 
-    def _cookies(self, ex: Exchange, kind: str | None) -> Cookies | None:
+    def _cookies(self, ex: Exchange, kind: str | None, browser: Browser) -> Cookies | None:
         """What the browser did with this flow's cookies: the Set-Cookie lines it refused
         and the stored cookies it did not send, judged against the client's ledger,
         which the response's Set-Cookie lines then update."""
@@ -389,11 +409,13 @@ class Analyzer:
         ctx = cookie_context(scheme, host, path, rkind, origin, ex.req(Req.REFERER),
                              ex.req(Req.SEC_FETCH_SITE))
         sent = frozenset(ex.cookies or ())
-        if ctx.third_party and not jar.third_party_allowed and any(
+        policy = POLICIES.get(browser.engine, CHROMIUM)
+        if policy.third_party == INFER and ctx.third_party and not jar.third_party_allowed and any(
                 c.name in sent and c.partition is None and not withholding(c, ctx, False, now)
                 for c in candidates):
             jar.third_party_allowed = True  # rule 16: it sent an unpartitioned cross-site cookie
-        blocked = not jar.third_party_allowed
+        blocked = policy.third_party == BLOCK or (policy.third_party == INFER
+                                                  and not jar.third_party_allowed)
         preflight = kind == PREFLIGHT
         if preflight:
             mode = NO  # a preflight never carries cookies
@@ -410,7 +432,7 @@ class Analyzer:
                     if c.unsure:
                         jar.replace(where, c._replace(unsure=False))
                     continue
-                reasons = withholding(c, ctx, blocked, now)
+                reasons = withholding(c, ctx, blocked, now, policy)
                 if reasons:
                     missing.append((c, reasons))
                 elif mode in (MAYBE, SAME) and not c.unsure:
@@ -431,12 +453,12 @@ class Analyzer:
                 rejected.append(note(sc.name, (CR.NotCredentialed,), ctx, refused=True))
                 continue
             overwrites = any(c.secure and c.name == sc.name for c in candidates)
-            reasons = refusal(sc, ctx, blocked, overwrites)
+            reasons = refusal(sc, ctx, blocked, overwrites, policy)
             if reasons:  # (without credentials the browser ignores the line: no refusal)
                 rejected.append(note(sc.name, reasons, ctx, refused=True, domain=sc.domain,
                                      size=sc.size, when=CREDENTIALED if mode == MAYBE else None))
                 continue
-            new = stored(sc, ctx, now, unsure=mode == MAYBE)
+            new = stored(sc, ctx, now, unsure=mode == MAYBE, policy=policy)
             if deletes(sc, now):
                 jar.delete(where, new.key)
                 continue
@@ -447,12 +469,15 @@ class Analyzer:
         if not withheld and not rejected:
             return None
         return Cookies(redact_url(ex.url), ex.method, tuple(rejected), tuple(withheld),
+                       _THIRD_PARTY[policy.third_party] if policy.third_party != INFER else
                        "allowed (this client sent a third-party cookie)" if not blocked else
                        "blocked (assumed, Chromium's default: no third-party cookie seen "
                        "sent by this client)",
-                       _lead(ex, kind, withheld, rejected, mode))
+                       _lead(ex, kind, withheld, rejected, mode), policy.rules)
 
 
+_THIRD_PARTY = {PARTITION: "partitioned (Firefox's Total Cookie Protection)",
+                BLOCK: "blocked (WebKit: Safari and ITP block every third-party cookie)"}
 CREDENTIALED = "credentialed"  # the note holds only if the page sent credentials
 UNCREDENTIALED = "uncredentialed"  # … only if it did not
 NO, SAME = "no", "same"  # a request's credentials, for cookies: YES, MAYBE (remedy's), NO
@@ -490,3 +515,41 @@ def _lead(ex: Exchange, kind: str | None, withheld: list[CookieNote],
             if n.when is None and n.reasons[0] not in (CR.PreflightResponse, CR.NotCredentialed):
                 return f"the browser refused cookie {n.name}: {n.detail} — fix: {n.fix}"
     return None
+
+
+def _hop_origin_notes(req, values: tuple, hop: Hop) -> tuple[EngineNote, ...]:
+    """A redirected request's next preflight, after a redirect that tainted its origin:
+    Chromium and WebKit send it with ``Origin: null``, Firefox with the page's origin
+    (engines-observed). Judged the other way too; a note where the verdict differs."""
+    if hop.next_origin != "null" or hop.chain.taint is None:
+        return ()
+    page = hop.chain.taint[2]
+    if req.origin == "null":
+        other, engines, sends = page, (Engine.FIREFOX,), f"the page's origin {page}"
+    elif req.origin == page:
+        other, engines, sends = "null", (Engine.CHROMIUM, Engine.WEBKIT), "Origin: null"
+    else:
+        return ()
+    here = judge_preflight(req, *values, hop.include).failure
+    there = judge_preflight(req._replace(origin=other), *values, hop.include).failure
+    if (here is None) == (there is None):
+        return ()
+    who = " and ".join(e.value.capitalize() if e != Engine.WEBKIT else "WebKit" for e in engines)
+    outcome = f"fails there ({there.reason})" if there is not None else "passes there"
+    verb = "sends" if len(engines) == 1 else "send"
+    return (EngineNote(engines, f"{who} {verb} this redirected request's preflight with {sends} "
+                                f"(the client sent Origin: {req.origin}); the same answer "
+                                f"{outcome}"),)
+
+
+def _webkit_authorization_note(url: str, location: str) -> tuple[EngineNote, ...]:
+    """A request with Authorization redirected to another origin: every engine drops the
+    header, but WebKit still preflights the next URL asking for it (engines-observed)."""
+    nxt = urljoin(url, location)
+    if origin_of(nxt) in (None, origin_of(url)):
+        return ()
+    return (EngineNote((Engine.WEBKIT,), (
+        "WebKit (Safari, every iOS browser) drops Authorization on this cross-origin redirect "
+        f"but still preflights {redact_url(nxt)} asking for authorization, with Origin: null "
+        "(Chromium and Firefox send no preflight): that OPTIONS must allow it "
+        '("Access-Control-Allow-Headers: authorization") or Safari hides the response'),),)

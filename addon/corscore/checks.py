@@ -187,9 +187,10 @@ def _headers(requested: tuple[str, ...], allowed: list[str], include: bool, raw:
         if star:
             if name == "authorization":
                 warnings.append(
-                    "Chromium lets Access-Control-Allow-Headers: * cover Authorization; the Fetch "
-                    "standard does not (Firefox warns, Safari may block): list "
-                    '"authorization" explicitly'
+                    "Access-Control-Allow-Headers: * covers Authorization in Chromium, Firefox "
+                    "and WebKit today but not in the Fetch standard, and Firefox warns it will "
+                    "stop (CORSAllowHeaderFromPreflightDeprecation): list \"authorization\" "
+                    "explicitly"
                 )
             continue
         checks.append(Check("Access-Control-Allow-Headers", False, raw, ",".join(requested)))

@@ -248,6 +248,36 @@ def context(scheme: str, host: str, path: str, kind: str, origin: str | None,
                    cross, trustworthy(scheme, host))
 
 
+# -- each engine's policy -------------------------------------------------------------
+
+INFER, PARTITION, BLOCK = "infer", "partition", "block"
+
+
+class Policy(NamedTuple):
+    """What an engine does with cookies, where engines differ (engines-observed.md)."""
+
+    rules: str  # in words, for the metadata
+    lax_by_default: bool  # a cookie without SameSite is treated as Lax
+    none_needs_secure: bool  # SameSite=None without Secure is refused
+    # third-party cookies: INFER (blocked unless this client is seen sending one, as
+    # Chromium's default now is), PARTITION (every cookie kept under the top-level site
+    # it was set in: Firefox's Total Cookie Protection), BLOCK (never: Safari, ITP)
+    third_party: str
+
+
+CHROMIUM = Policy("Chromium's (cookies-observed: Chromium 156)", True, True, INFER)
+POLICIES = {
+    "chromium": CHROMIUM,
+    "unknown": CHROMIUM,
+    "firefox": Policy("Firefox's (Total Cookie Protection, its default: every cookie kept "
+                      "under the top-level site it was set in; no SameSite means None)",
+                      False, True, PARTITION),
+    "webkit": Policy("WebKit's (Safari and ITP: third-party cookies blocked; no SameSite "
+                     "means None; SameSite=None without Secure kept, as WebKitGTK did)",
+                     False, False, BLOCK),
+}
+
+
 # -- what the ledger keeps ------------------------------------------------------------
 
 class Stored(NamedTuple):
@@ -272,21 +302,23 @@ class Stored(NamedTuple):
         return (self.name, self.domain, self.path, self.partition)
 
 
-def stored(sc: SetCookie, ctx: Context, now: float, unsure: bool = False) -> Stored:
+def stored(sc: SetCookie, ctx: Context, now: float, unsure: bool = False,
+           policy: Policy = CHROMIUM) -> Stored:
     host_only = sc.domain is None or sc.domain == ctx.host
+    partitioned = sc.partitioned or policy.third_party == PARTITION
     return Stored(sc.name, ctx.host if host_only else sc.domain, host_only,
                   sc.path or default_path(ctx.path), sc.secure, sc.httponly, sc.samesite,
-                  (ctx.top or ctx.site) if sc.partitioned else None, sc.expires, now,
+                  (ctx.top or ctx.site) if partitioned else None, sc.expires, now,
                   ctx.site, ctx.top, unsure)
 
 
 # -- the judgements ------------------------------------------------------------------
 
 def refusal(sc: SetCookie, ctx: Context, third_party_blocked: bool,
-            overwrites_secure: bool = False) -> tuple[C, ...]:
-    """Why Chromium refuses to store this Set-Cookie line (empty: it stores it), from
-    the line, the response's context and the client's third-party setting.
-    ``overwrites_secure``: the jar holds a Secure cookie this line would replace."""
+            overwrites_secure: bool = False, policy: Policy = CHROMIUM) -> tuple[C, ...]:
+    """Why the browser refuses to store this Set-Cookie line (empty: it stores it), from
+    the line, the response's context, the client's third-party setting and its engine's
+    policy. ``overwrites_secure``: the jar holds a Secure cookie this line would replace."""
     if sc.size > MAX_NAME_VALUE:
         return (C.NameValuePairExceedsMaxSize,)
     out = []
@@ -300,15 +332,15 @@ def refusal(sc: SetCookie, ctx: Context, third_party_blocked: bool,
     if (lower.startswith("__secure-") and not sc.secure) or (lower.startswith("__host-") and (
             not sc.secure or sc.domain is not None or (sc.path or "") != "/")):
         out.append(C.InvalidPrefix)
-    if sc.samesite == NONE and not sc.secure:
+    if sc.samesite == NONE and not sc.secure and policy.none_needs_secure:
         out.append(C.SameSiteNoneInsecure)
     if out:
         return tuple(out)
     if sc.partitioned and not sc.secure:
         return (C.PartitionedNotSecure,)
     if ctx.third_party:
-        if sc.partitioned or not third_party_blocked:
-            same = _samesite_reason(sc.samesite)
+        if sc.partitioned or not third_party_blocked or policy.third_party == PARTITION:
+            same = _samesite_reason(sc.samesite, policy.lax_by_default)
             if same is not None:
                 return (same,)
         else:
@@ -318,19 +350,19 @@ def refusal(sc: SetCookie, ctx: Context, third_party_blocked: bool,
     return ()
 
 
-def _samesite_reason(samesite: str | None) -> C | None:
+def _samesite_reason(samesite: str | None, lax_by_default: bool = True) -> C | None:
     if samesite == STRICT:
         return C.SchemefulSameSiteStrict
     if samesite == LAX:
         return C.SchemefulSameSiteLax
-    if samesite is None:
+    if samesite is None and lax_by_default:
         return C.SchemefulSameSiteUnspecifiedTreatedAsLax
     return None
 
 
 def withholding(c: Stored, ctx: Context, third_party_blocked: bool,
-                now: float) -> tuple[C, ...]:
-    """Why Chromium does not send this stored cookie with this request (empty: it
+                now: float, policy: Policy = CHROMIUM) -> tuple[C, ...]:
+    """Why the browser does not send this stored cookie with this request (empty: it
     sends it). Only cookies of the request host's registrable domain are asked about,
     as DevTools lists them."""
     out = []
@@ -352,9 +384,9 @@ def withholding(c: Stored, ctx: Context, third_party_blocked: bool,
     if ctx.kind == FORM:
         if c.samesite is None and now - c.created < LAX_ALLOW_UNSAFE:
             return ()
-        same = _samesite_reason(c.samesite)
+        same = _samesite_reason(c.samesite, policy.lax_by_default)
         return (same,) if same is not None else ()
-    same = _samesite_reason(c.samesite)
+    same = _samesite_reason(c.samesite, policy.lax_by_default)
     out = [same] if same is not None else []
     if third_party_blocked and c.partition is None:
         out.append(C.UserPreferences)
@@ -402,3 +434,4 @@ class Cookies(NamedTuple):
     withheld: tuple[CookieNote, ...] = ()
     third_party: str = ""  # the client's third-party cookie setting, as far as known
     lead: str | None = None  # the cookie failure behind a 401/403 or a login redirect
+    rules: str = CHROMIUM.rules  # whose cookie rules judged it (the client's engine)

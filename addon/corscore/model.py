@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from .checks import Check, Failure, Fields
 from .cookies import Cookies, SetCookie, parse_set_cookie
+from .engines import Browser, EngineNote
 from .http import (
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
@@ -47,6 +48,7 @@ class Exchange(NamedTuple):
     body: str | None = None  # a refused preflight's explanation: its body's first line
     client: str = ""  # whose cookie store: the client's address and User-Agent
     set_cookies: tuple[SetCookie, ...] = ()  # the response's Set-Cookie lines, no values
+    acao_lines: int = 1  # how many Access-Control-Allow-Origin lines (Firefox tells apart)
 
     @classmethod
     def of(cls, *, key: str, method: str, url: str, request_headers: Iterable[tuple[str, str]],
@@ -74,19 +76,23 @@ class Exchange(NamedTuple):
         response = None
         names: tuple[str, ...] = ()
         set_cookies: tuple[SetCookie, ...] = ()
+        acao_lines = 1
         if response_headers is not None:
             rlines = (response_headers if isinstance(response_headers, list)
                       else list(response_headers))
             response = normalize(rlines, RESPONSE_HEADERS)
             names = tuple(dict.fromkeys(response_names if response_names is not None
                                         else (n for n, _ in rlines)))
+            acao = response.get(Resp.ACAO)
+            if acao is not None and "," in acao:
+                acao_lines = sum(1 for n, _ in rlines if n == Resp.ACAO)
             if response.pop(Resp.SET_COOKIE, None) is not None:
                 set_cookies = tuple(sc for sc in (parse_set_cookie(v, timestamp) for n, v in rlines
                                                   if n == Resp.SET_COOKIE) if sc is not None)
         return cls(key, method, url, request, timestamp, cookies,  # positional: every flow
                    auth_scheme(auth) if auth is not None else None, status, response, names,
                    websocket, body_line(body) if body else None,
-                   f"{client} {request.get(Req.USER_AGENT, '')}", set_cookies)
+                   f"{client} {request.get(Req.USER_AGENT, '')}", set_cookies, acao_lines)
 
     def req(self, name: str) -> str | None:
         return self.request.get(name)
@@ -119,6 +125,8 @@ class Finding(NamedTuple):
     related: tuple[tuple[str, Any], ...] = ()  # correlation: the preflight, hop numbers, …
     checks: tuple[Check, ...] = ()
     open: bool = False
+    browser: Browser | None = None  # the client's engine, from its User-Agent
+    engine_notes: tuple[EngineNote, ...] = ()  # where another engine would differ
 
     @property
     def hidden(self) -> bool:

@@ -47,6 +47,9 @@ FIELDS = frozenset((
     "origin", "value", "evidence", "method", "status", "location", "path", "not_sent",
     "status_note", "creds_fix", "acac_line", "acac_desc", "star_note", "raw",
     "requested_headers", "location_clean",
+    # the engines' texts (engines.words): the URL, the first bad token of a list, the
+    # header name as a page writes it, a redirect's next URL, how many ACAO lines came
+    "url", "token", "header", "next_url", "acao_lines",
 ))
 
 
@@ -57,8 +60,10 @@ class Reason:
     console: str  # Chromium's console text, minus the "Access to ... blocked" prefix
     explain: str
     fix: str
-    firefox: str = ""
+    firefox: str = ""  # Firefox's name (MDN's spelling: the properties key without digits)
     headers: tuple[str, ...] = ()  # the fix as ready-to-paste header lines (templates)
+    firefox_text: str = ""  # Firefox's console text after "… remote resource at "
+    webkit: str = ""  # WebKit's console text (CONSOLE SECURITY ERROR …)
 
 
 _ACAO = "Access-Control-Allow-Origin"
@@ -177,6 +182,7 @@ _ROWS = [
         "for cross-origin requests.",
         "redirect Location {location} carries a username and password",
         "drop the user:pass@ part from the Location header",
+        "CORSDidNotSucceed",
     ),
 ]
 
@@ -198,7 +204,67 @@ _FIX_HEADERS = {
     "HeaderDisallowedByPreflightResponse": ("Access-Control-Allow-Headers: {requested_headers}",),
     "RedirectContainsCredentials": ("Location: {location_clean}",),
 }
-_ROWS = [replace(r, headers=_FIX_HEADERS.get(r.name, ())) for r in _ROWS]
+_ORIGIN_NOT_ALLOWED = ("Origin {origin} is not allowed by Access-Control-Allow-Origin. "
+                       "Status code: {status}")
+_FF_NOT_MATCHING = ("{url}. (Reason: CORS header ‘Access-Control-Allow-Origin’ does not match "
+                    "‘{value}’).")
+# Firefox's text (after "… remote resource at ") and WebKit's, per reason: Firefox's from
+# its security.properties (153 ESR), WebKit's as WebKitGTK 2.50 printed them.
+_TEXTS = {
+    "WildcardOriginNotAllowed": (
+        ("‘{url}’. (Reason: Credential is not supported if the CORS header "
+         "‘Access-Control-Allow-Origin’ is ‘*’)."),
+        ("Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is "
+         "true.")),
+    "MissingAllowOriginHeader": (
+        ("{url}. (Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status "
+         "code: {status}."),
+        _ORIGIN_NOT_ALLOWED),
+    "MultipleAllowOriginValues": (
+        ("{url}. (Reason: Multiple CORS header ‘Access-Control-Allow-Origin’ not "
+         "allowed)."),
+        "Access-Control-Allow-Origin cannot contain more than one origin."),
+    "InvalidAllowOriginValue": (
+        _FF_NOT_MATCHING,
+        _ORIGIN_NOT_ALLOWED),
+    "AllowOriginMismatch": (
+        _FF_NOT_MATCHING,
+        _ORIGIN_NOT_ALLOWED),
+    "InvalidAllowCredentials": (
+        ("{url}. (Reason: expected ‘true’ in CORS header "
+         "‘Access-Control-Allow-Credentials’)."),
+        ("Credentials flag is true, but Access-Control-Allow-Credentials is not "
+         "\"true\".")),
+    "PreflightInvalidStatus": (
+        ("{url}. (Reason: CORS preflight response did not succeed). Status code: "
+         "{status}."),
+        "Preflight response is not successful. Status code: {status}"),
+    "PreflightDisallowedRedirect": (
+        "{url}. (Reason: CORS request external redirect not allowed).",
+        "Preflight response is not successful. Status code: {status}"),
+    "InvalidAllowMethodsPreflightResponse": (
+        ("{url}. (Reason: invalid token ‘{token}’ in CORS header "
+         "‘Access-Control-Allow-Methods’)."),
+        "Header Access-Control-Allow-Methods has an invalid value: {raw}"),
+    "InvalidAllowHeadersPreflightResponse": (
+        ("{url}. (Reason: invalid token ‘{token}’ in CORS header "
+         "‘Access-Control-Allow-Headers’)."),
+        "Header Access-Control-Allow-Headers has an invalid value: {raw}"),
+    "MethodDisallowedByPreflightResponse": (
+        ("{url}. (Reason: Did not find method in CORS header "
+         "‘Access-Control-Allow-Methods’)."),
+        "Method {value} is not allowed by Access-Control-Allow-Methods."),
+    "HeaderDisallowedByPreflightResponse": (
+        ("{url}. (Reason: header ‘{value}’ is not allowed according to header "
+         "‘Access-Control-Allow-Headers’ from CORS preflight response)."),
+        ("Request header field {header} is not allowed by "
+         "Access-Control-Allow-Headers.")),
+    "RedirectContainsCredentials": (
+        "{url}. (Reason: CORS request did not succeed). Status code: (null).",
+        "redirection URL {next_url} has credentials"),
+}
+_ROWS = [replace(r, headers=_FIX_HEADERS.get(r.name, ()), firefox_text=_TEXTS[r.name][0],
+                 webkit=_TEXTS[r.name][1]) for r in _ROWS]
 
 # The preflight variants of the CORS check: same conditions on the preflight response,
 # judged with the actual request's credentials mode.
@@ -219,6 +285,8 @@ def _preflight_variant(r: Reason) -> Reason:
         if r.fix.startswith("add ") else r.fix + " on the OPTIONS response",
         r.firefox,
         r.headers,
+        r.firefox_text,
+        r.webkit,
     )
 
 
@@ -229,7 +297,9 @@ def _table() -> dict[CorsError, Reason]:
         rows[CorsError(v.name)] = v
     assert set(rows) == set(CorsError), set(CorsError) ^ set(rows)
     for r in rows.values():
-        _check_fields(r.name, (r.console, r.explain, r.fix, *r.headers), FIELDS)
+        _check_fields(r.name, (r.console, r.explain, r.fix, *r.headers, r.firefox_text, r.webkit),
+                     FIELDS)
+        assert r.firefox_text and r.webkit, r.name
     return {k: rows[k] for k in CorsError}
 
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from .checks import Failure
 from .cookies import PSL_SOURCE, CookieNote, Cookies
+from .engines import Browser, Engine, classify, words
 from .http import printable
 from .model import HIDDEN, Finding
 from .remedy import Remedy, Step
@@ -47,11 +48,34 @@ def _texts(f: Finding) -> Texts | None:
                  tuple(sorted(f.fields)))
 
 
-def _hint(f: Finding, hint: Failure) -> dict[str, Any]:
+def _hint(f: Finding, hint: Failure, browser: Browser) -> dict[str, Any]:
     t = texts(hint.reason, f.origin, hint.parameter, "credentials: 'include'", f.method,
               tuple(sorted(hint.fields)))
+    w = words(browser.engine, hint.reason, f.role, f.url, f.origin, hint.parameter,
+              tuple(sorted(hint.fields)))
     return {"reason": str(hint.reason), "failed_parameter": hint.parameter,
-            "explanation": t.explanation, "fix": t.fix, "fix_headers": list(t.fix_headers)}
+            "explanation": t.explanation, "fix": t.fix, "fix_headers": list(t.fix_headers),
+            "browser": {"reason": w.reason, "message": w.message}}
+
+
+_NO_UA = classify(None)
+ENGINE_LABEL = {Engine.CHROMIUM: "Chromium", Engine.FIREFOX: "Firefox",
+                Engine.WEBKIT: "WebKit", Engine.UNKNOWN: "an unknown client"}
+
+
+def _browser(f: Finding) -> dict[str, Any]:
+    """The client's engine and, for a hidden response, that engine's own reason name
+    and console text (engines.words)."""
+    b = f.browser or _NO_UA
+    out: dict[str, Any] = {"engine": str(b.engine), "name": b.name, "reason": None,
+                           "message": None}
+    if f.reason is not None and f.verdict == HIDDEN:
+        w = words(b.engine, f.reason, f.role, f.url, f.origin, f.failed_parameter,
+                  tuple(sorted(f.fields)))
+        out["reason"], out["message"] = w.reason, w.message
+        if w.note:
+            out["note"] = w.note
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -70,6 +94,8 @@ def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None) 
     t = _texts(f)
     related = {k: _plain(v) for k, v in f.related}
     remedy = _remedy(f.remedy)
+    browser = _browser(f)
+    notes = [{"engines": [str(e) for e in n.engines], "note": n.text} for n in f.engine_notes]
     return {
         "verdict": f.verdict,
         "reason": str(f.reason) if f.reason is not None else None,
@@ -91,12 +117,15 @@ def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None) 
         "warnings": list(f.warnings),
         "hidden_headers": list(f.hidden_headers),
         "remedy": remedy,
-        "if_credentialed": _hint(f, f.if_credentialed) if f.if_credentialed else None,
+        "if_credentialed": (_hint(f, f.if_credentialed, f.browser or _NO_UA)
+                            if f.if_credentialed else None),
+        "browser": browser,
+        "engine_notes": notes,
         "related": related,
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
-        "comment": _comment(f, t, related, remedy, cookies),
+        "comment": _comment(f, t, related, remedy, cookies, browser, notes),
         "marked": marker if f.verdict == HIDDEN else "",
     }
 
@@ -113,8 +142,7 @@ def _note(n: CookieNote) -> dict[str, Any]:
 
 def _cookies(c: Cookies) -> dict[str, Any]:
     return {"rejected": [_note(n) for n in c.rejected], "withheld": [_note(n) for n in c.withheld],
-            "third_party_cookies": c.third_party, "lead": c.lead,
-            "rules": "Chromium's (cookies-observed: Chromium 156)"}
+            "third_party_cookies": c.third_party, "lead": c.lead, "rules": c.rules}
 
 
 # reasons a comment does not name unless they lead (the metadata still lists them)
@@ -204,8 +232,20 @@ def fix_line(remedy: dict[str, Any], url: str) -> str:
     return text
 
 
+def spoken(browser: dict[str, Any]) -> str:
+    """How the client's own engine names a failure, for a comment: Chromium's reason is
+    the comment's key already; Firefox's name, WebKit's console text."""
+    if browser["engine"] == Engine.FIREFOX and browser["reason"]:
+        return f" [{browser['name']}: {browser['reason']}]"
+    if browser["engine"] == Engine.WEBKIT and browser["message"]:
+        return f" [{browser['name']}: \"{printable(browser['message'], 300)}\"]"
+    return ""
+
+
 def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
-             remedy: dict[str, Any] | None, cookies: Cookies | None = None) -> str:
+             remedy: dict[str, Any] | None, cookies: Cookies | None = None,
+             browser: dict[str, Any] | None = None,
+             notes: list[dict[str, Any]] | None = None) -> str:
     """One line for flow.comment: the reason and the remedy's first step for a hidden
     response, plus the headers JavaScript cannot read (those worth naming) and
     browser-divergence warnings. Empty for a fine flow: the if_credentialed hint is not a
@@ -215,7 +255,8 @@ def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
         said = f' (server says: "{remedy["server_says"]}")' if remedy and \
             remedy.get("server_says") else ""
         fix = fix_line(remedy, f.url) if remedy else t.fix
-        line = f"CORS {f.reason}: {t.explanation}{said} — {'fix ' if remedy and remedy['steps'] else ''}{fix}"
+        line = (f"CORS {f.reason}{spoken(browser) if browser else ''}: {t.explanation}{said} — "
+                f"{'fix ' if remedy and remedy['steps'] else ''}{fix}")
         if "chain" in related:
             line += f" (redirect {related['chain']})"
         if f.confidence != "certain":
@@ -229,6 +270,8 @@ def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
                      + (f" ({remedy['note']})" if remedy and remedy["note"]
                         and remedy["note"] != fix else ""))
     parts.extend("CORS warning: " + w for w in f.warnings)
+    parts.extend(f"CORS note ({', '.join(ENGINE_LABEL[Engine(e)] for e in n['engines'])}): "
+                 f"{n['note']}" for n in notes or ())
     if cookies is not None:
         line = _cookie_comment(cookies)
         if line:
@@ -275,10 +318,7 @@ def explain(meta: dict[str, Any] | None) -> str:
             out.append(f"  [{mark}] {c.get('check')}: got {_v(c.get('got'))}, want {c.get('want')!r}")
     if verdict == "hidden":
         out += ["", "Why:", f"  {meta.get('explanation')}"]
-        if meta.get("message"):
-            out += ["Chromium's console says:", f"  {meta['message']}"]
-        if meta.get("firefox"):
-            out.append(f"Firefox reports it as {meta['firefox']}.")
+        out += _engine_text(meta)
         if not meta.get("remedy"):  # a flow annotated before remedies existed
             out += ["", "Fix: " + (meta.get("fix") or "")]
             out += [f"  {h}" for h in meta.get("fix_headers") or []]
@@ -296,12 +336,37 @@ def explain(meta: dict[str, Any] | None) -> str:
         out += ["", remedy_text(meta["remedy"]).rstrip("\n")]
     if meta.get("warnings"):
         out += ["", "Browser differences:"] + [f"  - {w}" for w in meta["warnings"]]
+    if meta.get("engine_notes"):
+        out += ["", "In other engines:"] + [
+            f"  - {', '.join(ENGINE_LABEL[Engine(e)] for e in n['engines'])}: {n['note']}"
+            for n in meta["engine_notes"]]
     related = meta.get("related") or {}
     if related:
         out += ["", "Related flows:"] + [f"  {k}: {v}" for k, v in related.items()]
     if meta.get("cookies"):
         out += ["", cookies_text(meta["cookies"]).rstrip("\n")]
     return "\n".join(out) + "\n"
+
+
+def _engine_text(meta: dict[str, Any]) -> list[str]:
+    """The client's browser and its own words; Chromium's beside them (the stable key)."""
+    b = meta.get("browser") or {}
+    out = []
+    engine = b.get("engine")
+    if engine in (Engine.FIREFOX, Engine.WEBKIT) and b.get("message"):
+        name = f" ({b['reason']})" if b.get("reason") else ""
+        out += [f"The client is {b.get('name')} ({ENGINE_LABEL[Engine(engine)]}); its console "
+                f"says{name}:", f"  {b['message']}"]
+        if b.get("note"):
+            out.append(f"  ({b['note']})")
+    elif engine == Engine.UNKNOWN:
+        out.append(f"The client ({b.get('name')}) is no browser engine this addon knows: "
+                   "Chromium's words.")
+    if meta.get("message"):
+        out += ["Chromium's console says:", f"  {meta['message']}"]
+    if meta.get("firefox") and engine != Engine.FIREFOX:
+        out.append(f"Firefox reports it as {meta['firefox']}.")
+    return out
 
 
 _IF = {"credentialed": " (only if the page sent credentials)",

@@ -25,6 +25,15 @@ def _html_row(cells) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>\n"
 
 
+def _engine(entry: dict[str, Any]) -> str:
+    """The client's engine of an entry (metadata written before engines: unknown)."""
+    return (entry.get("browser") or {}).get("engine") or "unknown"
+
+
+def _engines(counts: dict[str, int]) -> str:
+    return ", ".join(f"{e} {n}" for e, n in sorted(counts.items()) if n > 0)
+
+
 def _api_key(url: str) -> str:
     """The URL without query and fragment (the report's URLs are already redacted)."""
     return url.partition("?")[0].partition("#")[0]
@@ -44,6 +53,8 @@ class Report:
                        "dropped_flows": 0, "cookies_refused": 0, "cookies_withheld": 0}
         # (API, cookie, "refused" | "not sent", reasons, condition) -> count
         self.cookies: OrderedDict[tuple[str, str, str, str, str], int] = OrderedDict()
+        # per client engine: CORS flows and hidden ones (a handful of keys: Engine)
+        self.engines: dict[str, dict[str, int]] = {}
 
     def add(self, key: str, meta: dict[str, Any], timestamp: float = 0.0) -> None:
         """Record a flow's final finding (its rendered metadata, kept by reference); a
@@ -53,6 +64,7 @@ class Report:
             self._count(old[0], -1)
         elif meta["verdict"] is not None:
             self.counts["cors_flows"] += 1
+            self._engine_counts(meta)["cors_flows"] += 1
         self._count(meta, +1)
         if self.max_flows <= 0:
             self.counts["dropped_flows"] += 1
@@ -79,6 +91,8 @@ class Report:
         if entry["verdict"] != "hidden":
             return
         self.counts["hidden"] += sign
+        engine = _engine(entry)
+        self._engine_counts(entry)["hidden"] += sign
         if entry["credentials_mode"] == "include":
             self.counts["hidden_credentialed"] += sign
         gkey = (entry["origin"], _api_key(entry["url"]), entry["reason"])
@@ -88,14 +102,18 @@ class Report:
                 return
             remedy = entry.get("remedy")
             group = {"page_origin": gkey[0], "api": gkey[1], "reason": gkey[2], "count": 0,
-                     "example_url": entry["url"], "fix": entry["fix"],
+                     "engines": {}, "example_url": entry["url"], "fix": entry["fix"],
                      "remedy": fix_line(remedy, entry["url"]) if remedy else None}
             self.groups[gkey] = group
             while len(self.groups) > self.max_groups:
                 self.groups.popitem(last=False)
         group["count"] += sign
+        group["engines"][engine] = group["engines"].get(engine, 0) + sign
         if group["count"] <= 0:
             del self.groups[gkey]
+
+    def _engine_counts(self, entry: dict[str, Any]) -> dict[str, int]:
+        return self.engines.setdefault(_engine(entry), {"cors_flows": 0, "hidden": 0})
 
     def _count_cookies(self, entry: dict[str, Any], sign: int) -> None:
         api = _api_key(entry["url"])
@@ -122,8 +140,9 @@ class Report:
                       key=lambda g: (g["page_origin"], g["api"], -g["count"], g["reason"]))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "counts": dict(self.counts), "summary": self.summary(),
-                "cookies": self.cookie_rows(), "flows": self.entries()}
+        return {"schema": SCHEMA, "counts": dict(self.counts),
+                "engines": {k: dict(v) for k, v in sorted(self.engines.items())},
+                "summary": self.summary(), "cookies": self.cookie_rows(), "flows": self.entries()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -133,17 +152,23 @@ class Report:
         lines = ["# cors-creds report", "",
                  f"{c['cors_flows']} CORS flows checked, {c['hidden']} hidden from JavaScript "
                  f"({c['hidden_credentialed']} credentialed).", ""]
+        if self.engines:
+            lines += ["| client engine | CORS flows | hidden |", "|---|---|---|"]
+            lines += [_md_row([e, str(v["cors_flows"]), str(v["hidden"])])
+                      for e, v in sorted(self.engines.items())]
+            lines.append("")
         if self.groups:
-            lines += ["| page origin | API | reason | count | example | remedy |",
-                      "|---|---|---|---|---|---|"]
+            lines += ["| page origin | API | reason | count | engines | example | remedy |",
+                      "|---|---|---|---|---|---|---|"]
             for g in self.summary():
                 cells = [g["page_origin"], g["api"], f"`{g['reason']}`", str(g["count"]),
-                         g["example_url"], g.get("remedy") or g["fix"] or ""]
+                         _engines(g["engines"]), g["example_url"],
+                         g.get("remedy") or g["fix"] or ""]
                 lines.append(_md_row(cells))
         if self.cookies:
             lines += ["", "## Cookies", "",
                       f"{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} "
-                      "cookies not sent (certain ones; rules: Chromium's).", "",
+                      "cookies not sent (certain ones; rules: each client engine's).", "",
                       "| API | cookie | browser | reasons | only if | count |",
                       "|---|---|---|---|---|---|"]
             for r in self.cookie_rows():
@@ -157,10 +182,13 @@ class Report:
         e = html.escape
         c = self.counts
         rows = "".join(
-            _html_row((g["page_origin"], g["api"], g["reason"], g["count"], g["example_url"],
+            _html_row((g["page_origin"], g["api"], g["reason"], g["count"],
+                       _engines(g["engines"]), g["example_url"],
                        g.get("remedy") or g["fix"] or ""))
             for g in self.summary()
         )
+        engine_rows = "".join(_html_row((e, v["cors_flows"], v["hidden"]))
+                              for e, v in sorted(self.engines.items()))
         cookie_rows = "".join(
             _html_row(r[k] or "" for k in ("api", "cookie", "browser", "reasons", "only_if",
                                            "count"))
@@ -186,12 +214,15 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
 <h1>cors-creds report</h1>
 <p>{c['cors_flows']} CORS flows checked, <strong>{c['hidden']} hidden from JavaScript</strong>
 ({c['hidden_credentialed']} credentialed).</p>
+<h2>Client engines</h2>
+<table><tr><th>engine</th><th>CORS flows</th><th>hidden</th></tr>
+{engine_rows}</table>
 <h2>Summary</h2>
-<table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>example</th><th>remedy</th></tr>
+<table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>engines</th><th>example</th><th>remedy</th></tr>
 {rows}</table>
 <h2>Cookies</h2>
 <p>{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} cookies not sent
-(rules: Chromium's).</p>
+(rules: each client engine's).</p>
 <table><tr><th>API</th><th>cookie</th><th>browser</th><th>reasons</th><th>only if</th><th>count</th></tr>
 {cookie_rows}</table>
 <h2>Hidden responses</h2>
@@ -203,12 +234,17 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
     def summary_lines(self) -> list[str]:
         """The shutdown summary, grouped by page origin, then API and reason."""
         out: list[str] = []
+        if self.engines:
+            out.append("clients: " + "; ".join(
+                f"{e} {v['cors_flows']} CORS flows, {v['hidden']} hidden"
+                for e, v in sorted(self.engines.items())))
         page = None
         for g in self.summary():
             if g["page_origin"] != page:
                 page = g["page_origin"]
                 out.append(f"page {page}:")
-            out.append(f"  {g['api']}  {g['reason']} ×{g['count']}  e.g. {g['example_url']}")
+            out.append(f"  {g['api']}  {g['reason']} ×{g['count']} ({_engines(g['engines'])})"
+                       f"  e.g. {g['example_url']}")
         rows = [r for r in self.cookie_rows() if not r["only_if"]]
         if rows:
             out.append(f"cookies: {self.counts['cookies_refused']} refused, "
