@@ -13,6 +13,7 @@ line and report entry. The traffic itself is never changed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import sys
@@ -31,7 +32,7 @@ import cors_flow
 from cors_capture import ReadErrorExplainer, SaveDeferral
 from corscore import Analyzer, Update
 from corscore.http import redact_url
-from corscore.render import KEY, explain, log_line, remedy_text, render
+from corscore.render import KEY, explain, log_line, remedy_text, render, with_security
 from corscore.report import Report
 from corscore.state import Repeats
 
@@ -39,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 _SEP = " | "
 REPORT_FORMATS = {".json": Report.to_json, ".md": Report.to_markdown, ".html": Report.to_html}
-FAIL_ON = ("credentialed", "hidden", "cookies")
+FAIL_ON = ("credentialed", "hidden", "cookies", "security")
+PROBE_RATE = 4.0  # probe requests a second, at most (a burst of as many)
+PROBE_QUEUE = 256  # probe requests waiting to be sent, at most
 REPORT_MAX_FLOWS = 10_000  # per-flow report entries kept, when kept at all
 
 
@@ -90,6 +93,10 @@ class CorsCreds:
         self._listened = True  # whether another addon handles update (set by _sync)
         self._timer: asyncio.Task | None = None
         self._running = False
+        self.probing = False  # cors_creds_probe
+        self._probe_queue: collections.deque = collections.deque()
+        self._probe_tokens = PROBE_RATE
+        self.probes_sent = 0
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -122,7 +129,7 @@ class CorsCreds:
             "Which findings make cors_creds_fail_exit apply: 'credentialed' (a credentialed "
             "response hidden from JavaScript), 'hidden' (any response hidden) or 'cookies' "
             "(a Set-Cookie line the browser refuses or a cookie it does not send, certain "
-            "ones only).",
+            "ones only) or 'security' (a high or medium security finding).",
             choices=FAIL_ON,
         )
         loader.add_option(
@@ -134,6 +141,14 @@ class CorsCreds:
             "cors_creds_cookies", bool, True,
             "Follow each client's cookies (names and attributes, never values): say which "
             "Set-Cookie lines the browser refuses and which cookies it does not send.",
+        )
+        loader.add_option(
+            "cors_creds_probe", bool, False,
+            "Opt-in: for each credentialed CORS endpoint (origin + path), once, send the "
+            "request again with forged Origin headers (an unrelated origin, null, http, "
+            "look-alikes; GET and HEAD as they were, any other method only its preflight) and "
+            "report which the server trusts with credentials. Rate-limited, never follows "
+            "redirects. Off (the default): the addon never sends a request of its own.",
         )
         loader.add_option(
             "cors_creds_max_entries", int, 4096,
@@ -169,6 +184,10 @@ class CorsCreds:
         if "cors_creds_fail_on" in updated and opts.cors_creds_fail_on not in FAIL_ON:
             raise exceptions.OptionsError(
                 f"cors_creds_fail_on: {opts.cors_creds_fail_on!r} is not one of {', '.join(FAIL_ON)}")
+        if "cors_creds_probe" in updated:
+            self.probing = opts.cors_creds_probe
+            if not self.probing:
+                self._probe_queue.clear()
         if "cors_creds_fail_exit" in updated and not 0 <= opts.cors_creds_fail_exit <= 255:
             raise exceptions.OptionsError("cors_creds_fail_exit must be between 0 and 255")
         if updated & {"cors_creds_log_repeats", "cors_creds_max_entries"}:
@@ -237,6 +256,8 @@ class CorsCreds:
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
+        if cors_flow.is_probe(flow):
+            return  # our own probe: kept out of the analysis
         ts = flow.request.timestamp_start or 0.0
         if ts > self._clock[0]:
             self._clock = (ts, time.monotonic())
@@ -253,6 +274,8 @@ class CorsCreds:
             self._internal_error(flow, e)
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if cors_flow.is_probe(flow):
+            return self._probe_answered(flow)
         if flow.response is None or not self._wanted(flow):
             return
         try:
@@ -260,8 +283,14 @@ class CorsCreds:
             ex = cors_flow.read(flow, cookies=a.cookies, every=a.knows_cookies())
             if ex is not None:
                 self._apply(a.response(ex, flow), flow)
+                if self.probing and flow.live:
+                    self._queue_probes(flow, a.probe_plan(ex, flow))
         except Exception as e:
             self._internal_error(flow, e)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if cors_flow.is_probe(flow):
+            self._probe_answered(flow)
 
     # -- commands
     @command.command("cors.explain")
@@ -295,11 +324,26 @@ class CorsCreds:
                 updates += analyzer.request(ex) + analyzer.response(ex, f)
         final = {u.key: u for u in updates + analyzer.flush()}  # the last update of each
         for u in final.values():
-            meta = render(u.finding, self.marker, u.cookies)
+            meta = render(u.finding, self.marker, u.cookies, u.security)
             annotate(u.handle, meta)
             self.report.add(u.key, meta, u.handle.request.timestamp_start or 0.0)
         ctx.master.addons.trigger(hooks.UpdateHook([u.handle for u in final.values()]))
         return sum(1 for u in final.values() if u.finding is not None and u.finding.hidden)
+
+    @command.command("cors.probe")
+    def probe_flows(self, flows: Sequence[mflow.Flow]) -> int:
+        """Probe these flows' credentialed CORS endpoints now, whatever cors_creds_probe
+        says (each endpoint once per call): forged Origin headers, GET and HEAD as they
+        were, any other method only its preflight. Returns how many endpoints."""
+        n = 0
+        for f in flows:
+            if not isinstance(f, http.HTTPFlow) or f.response is None or cors_flow.is_probe(f):
+                continue
+            ex = cors_flow.read(f)
+            probes = self.analyzer.probe_plan(ex, f, force=True) if ex is not None else ()
+            n += self._queue_probes(f, probes)
+        self._send_probes()
+        return n
 
     @command.command("cors.report")
     def write_report(self, path: mtypes.Path) -> None:
@@ -321,7 +365,8 @@ class CorsCreds:
         code = ctx.options.cors_creds_fail_exit
         c = self.report.counts
         found = {"credentialed": c["hidden_credentialed"], "hidden": c["hidden"],
-                 "cookies": c["cookies_refused"] + c["cookies_withheld"]}
+                 "cookies": c["cookies_refused"] + c["cookies_withheld"],
+                 "security": c["security_high"] + c["security_medium"]}
         return code if code and found[ctx.options.cors_creds_fail_on] > 0 else 0
 
     def _new_analyzer(self) -> Analyzer:
@@ -340,7 +385,12 @@ class CorsCreds:
             try:
                 self._sync_listeners()  # a script may have been loaded meanwhile
                 ts, mono = self._clock
-                self._apply(self.analyzer.expire(ts + time.monotonic() - mono))
+                now = ts + time.monotonic() - mono
+                self._apply(self.analyzer.expire(now))
+                for handle, found in self.analyzer.probe_expire(now):
+                    self._probed(handle, found)
+                self._probe_tokens = min(PROBE_RATE, self._probe_tokens + PROBE_RATE / 4)
+                self._send_probes()
             except Exception as e:
                 self._internal_error(None, e)
 
@@ -348,8 +398,8 @@ class CorsCreds:
         """Annotate each updated flow; a final finding goes to the report, a noteworthy
         one to the log; an earlier flow changed is announced (update event, when anyone
         listens) and, if its -w write was held back, written."""
-        for key, finding, flow, cookies in updates:
-            meta = render(finding, self.marker, cookies)
+        for key, finding, flow, cookies, security in updates:
+            meta = render(finding, self.marker, cookies, security)
             annotate(flow, meta)
             if finding is None or not finding.open:
                 self.report.add(key, meta, flow.request.timestamp_start or 0.0)
@@ -365,7 +415,8 @@ class CorsCreds:
         api = meta["url"].split("?", 1)[0]
         full, n = self.repeats.see((meta["origin"], api, meta["reason"], meta["verdict"]))
         level = logging.WARNING if meta["verdict"] in ("hidden", None) or (
-            meta["cookies"] or {}).get("lead") else logging.INFO
+            meta["cookies"] or {}).get("lead") or any(
+            s["severity"] == "high" for s in meta.get("security") or ()) else logging.INFO
         if full:
             logger.log(level, log_line(meta))
         elif Repeats.milestone(n):
@@ -383,6 +434,57 @@ class CorsCreds:
                     f"{len(self.analyzer.state)} entries (cap {self.analyzer.max_entries})")
         for line in self.report.summary_lines():
             logger.info(f"[cors] {line}")
+
+    # -- the opt-in probe
+    def _queue_probes(self, flow: http.HTTPFlow, probes) -> int:
+        if not probes:
+            return 0
+        if len(self._probe_queue) + len(probes) > PROBE_QUEUE:
+            logger.info(f"[cors] probe queue full: {redact_url(flow.request.url)} not probed")
+            for p in probes:  # the run concludes with no answers
+                self.analyzer.probe_answer(flow.id, p.label, None)
+            return 0
+        self._probe_queue.extend(cors_flow.probe_flow(flow, p) for p in probes)
+        logger.info(f"[cors] probing {redact_url(flow.request.url).split('?')[0]}: "
+                    f"{len(probes)} forged origins")
+        return 1
+
+    def _send_probes(self) -> None:
+        """Send queued probes, at most PROBE_RATE a second (replay.client: no redirect
+        is followed)."""
+        batch = []
+        while self._probe_queue and self._probe_tokens >= 1:
+            self._probe_tokens -= 1
+            batch.append(self._probe_queue.popleft())
+        if batch:
+            self.probes_sent += len(batch)
+            ctx.master.commands.call("replay.client", batch)
+
+    def _probe_answered(self, flow: http.HTTPFlow) -> None:
+        try:
+            key, label, answer = cors_flow.probe_of(flow)
+            done = self.analyzer.probe_answer(key, label, answer)
+            if done is not None:
+                self._probed(*done)
+        except Exception as e:
+            self._internal_error(flow, e)
+
+    def _probed(self, flow: http.HTTPFlow, found) -> None:
+        """A probe run concluded: its findings go on the flow it was for."""
+        meta = flow.metadata.get(KEY)
+        if not isinstance(meta, dict):
+            return
+        meta = with_security(meta, found)
+        annotate(flow, meta)
+        self.report.add(flow.id, meta, flow.request.timestamp_start or 0.0)
+        logger.info(f"[cors] probe of {meta['url'].split('?')[0]}: " + (
+            ", ".join(f"{s.issue} ({s.severity})" for s in found) or "no forged origin trusted"))
+        if found:
+            self._log(meta)
+        if self.deferral is not None:
+            self.deferral.release(flow)
+        if self._listened:
+            ctx.master.addons.trigger(hooks.UpdateHook([flow]))
 
     @staticmethod
     def _internal_error(flow: http.HTTPFlow | None, e: Exception) -> None:

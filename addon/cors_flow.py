@@ -9,6 +9,7 @@ from mitmproxy import http
 
 from corscore import Exchange
 from corscore.http import REQUEST_HEADERS, RESPONSE_HEADERS, Req
+from corscore.security import Answer, Probe
 
 # The raw (lower-case) names of the headers the core reads: a flow's other headers are
 # never decoded.
@@ -88,3 +89,62 @@ def _scrub(text: str, req: http.Request) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, "…")
     return text
+
+
+# -- the opt-in probe: the only flows this addon ever makes --------------------------
+
+PROBE_KEY = "cors_creds_probe"  # flow.metadata key of a probe flow
+# request headers a preflight does not announce (the browser's own, or safelisted)
+_NOT_ANNOUNCED = frozenset((
+    "host", "connection", "content-length", "cookie", "origin", "referer", "user-agent",
+    "accept", "accept-encoding", "accept-language", "content-language", "cache-control",
+    "pragma", "priority", "dnt", "te", "upgrade-insecure-requests", "keep-alive",
+    "proxy-connection"))
+_SAFE_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def is_probe(flow: http.HTTPFlow) -> bool:
+    return PROBE_KEY in flow.metadata
+
+
+def probe_flow(flow: http.HTTPFlow, probe: Probe) -> http.HTTPFlow:
+    """A copy of ``flow``'s request with a forged Origin: GET and HEAD as the page sent
+    them, any other method as its preflight only (OPTIONS, no body, no credentials: the
+    state-changing request itself is never sent)."""
+    pf = flow.copy()
+    pf.response = None
+    pf.error = None
+    pf.marked = ""
+    pf.comment = f"cors-creds probe ({probe.label}): Origin {probe.origin}"
+    pf.metadata = {PROBE_KEY: {"for": flow.id, "label": probe.label, "origin": probe.origin}}
+    req = pf.request
+    if req.method not in ("GET", "HEAD"):
+        announced = sorted({
+            n.lower() for n, v in req.headers.items(multi=True)
+            if n.lower() not in _NOT_ANNOUNCED and not n.lower().startswith("sec-")
+            and not (n.lower() == "content-type" and v.split(";")[0].strip().lower() in _SAFE_TYPES)})
+        method = req.method
+        req.method = "OPTIONS"
+        req.content = b""
+        for name in ("cookie", "authorization", "content-type", "content-length"):
+            req.headers.pop(name, None)
+        req.headers["Access-Control-Request-Method"] = method
+        if announced:
+            req.headers["Access-Control-Request-Headers"] = ",".join(announced)
+        else:
+            req.headers.pop("Access-Control-Request-Headers", None)
+    req.headers["Origin"] = probe.origin
+    return pf
+
+
+def probe_of(flow: http.HTTPFlow) -> tuple[str, str, Answer | None]:
+    """A probe flow's original flow, label and the server's answer (None: no response)."""
+    meta = flow.metadata[PROBE_KEY]
+    resp = flow.response
+    if resp is None:
+        return meta["for"], meta["label"], None
+    h = resp.headers
+    joined = {n: ", ".join(v.strip() for v in h.get_all(n)) or None
+              for n in ("access-control-allow-origin", "access-control-allow-credentials",
+                        "vary", "cache-control")}
+    return meta["for"], meta["label"], Answer(resp.status_code, *joined.values())

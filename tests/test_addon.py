@@ -421,3 +421,98 @@ def test_fail_on_cookies_and_the_report_cookie_table(addon, tmp_path):
         assert "cors_creds" not in f.metadata
     text = report.read_text()
     assert "## Cookies" in text and "| https://api.example.test/a | a | refused | InvalidDomain |" in text
+
+
+# -- the opt-in probe (its requests are recorded here, never sent: tests/test_security.py
+#    sends them to real servers)
+
+REFLECT = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true"),
+           ("Vary", "Origin")]
+
+
+def _recording(monkeypatch, tctx):
+    sent = []
+    monkeypatch.setattr(tctx.master.commands, "call",
+                        lambda name, *args: sent.append((name, *args)))
+    return sent
+
+
+def test_probe_off_by_default_queues_nothing(addon, monkeypatch):
+    with taddons.context(addon) as tctx:
+        sent = _recording(monkeypatch, tctx)
+        f = cors_flow(req=[("Cookie", "sid=SECRET-P")], resp=REFLECT)
+        f.live = True
+        run(addon, f)
+        assert not addon.probing and not addon._probe_queue and sent == []
+
+
+def test_probe_on_queues_forged_origins_once_per_endpoint_and_rate_limits(addon, monkeypatch):
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_probe=True)
+        sent = _recording(monkeypatch, tctx)
+        flows = []
+        for _ in range(3):
+            f = cors_flow(req=[("Cookie", "sid=SECRET-P")], resp=REFLECT)
+            f.live = True
+            flows.append(run(addon, f))
+        f = flows[0]  # the flow the probes are for
+        # one endpoint, probed once: four forged origins (an http page, an IP API: no http
+        # variant, no subdomain of the API's site)
+        assert len(addon._probe_queue) == 4
+        g = cors_flow(url="http://127.0.0.1:9000/other", req=[("Cookie", "sid=SECRET-P")],
+                      resp=REFLECT)
+        g.live = True
+        run(addon, g)
+        assert len(addon._probe_queue) == 8
+        addon._send_probes()
+        assert [name for name, *_ in sent] == ["replay.client"]
+        batch = sent[0][1]
+        assert len(batch) == 4 and len(addon._probe_queue) == 4  # at most PROBE_RATE at once
+        assert {p.request.headers["Origin"] for p in batch} == {
+            "https://cors-creds-probe.example", "null", "http://corscredsprobe127.0.0.1:8000",
+            "http://127.0.0.1:8000.cors-creds-probe.example"}
+        assert all(p.request.method == "GET" and p.metadata["cors_creds_probe"]["for"] == f.id
+                   and p.request.headers["Cookie"] == "sid=SECRET-P" for p in batch)
+        addon._send_probes()
+        assert len(sent) == 1  # no token left until the clock ticks
+        # a probe flow's answer is kept out of the analysis and goes to its run
+        before = addon.report.counts["cors_flows"]
+        for p in batch:
+            p.response = tutils.tresp(status_code=200, headers=())
+            for k, v in REFLECT:
+                p.response.headers.add(k, v if k != "Access-Control-Allow-Origin"
+                                       else p.request.headers["Origin"])
+            addon.response(p)
+        assert addon.report.counts["cors_flows"] == before
+
+
+def test_probe_command_sends_a_preflight_for_other_methods(addon, monkeypatch):
+    with taddons.context(addon) as tctx:
+        sent = _recording(monkeypatch, tctx)
+        f = cors_flow("PUT", req=[("Cookie", "sid=SECRET-P"), ("Content-Type", "application/json"),
+                                  ("X-Token", "t")], resp=REFLECT)
+        f.request.content = b'{"delete": "everything"}'
+        run(addon, f)
+        assert addon.probe_flows([f]) == 1  # the command probes, whatever the option says
+        (_, batch), = sent
+        for p in batch:
+            assert p.request.method == "OPTIONS" and p.request.content == b""
+            assert "cookie" not in p.request.headers
+            assert p.request.headers["Access-Control-Request-Method"] == "PUT"
+            assert p.request.headers["Access-Control-Request-Headers"] == "content-type,x-token"
+            assert p.comment.startswith("cors-creds probe (")
+        assert f.request.method == "PUT" and f.request.headers["Origin"] == PAGE  # untouched
+
+
+def test_fail_on_security_counts_high_and_medium_findings(addon):
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_fail_exit=3, cors_creds_fail_on="security")
+        run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", "*"),
+                                   ("Access-Control-Allow-Credentials", "true")]))
+        assert addon.exit_code() == 0  # wildcard-with-credentials is low
+        f = run(addon, cors_flow(origin="null", req=[("Cookie", "sid=SECRET-N")],
+                                 resp=[("Access-Control-Allow-Origin", "null"),
+                                       ("Access-Control-Allow-Credentials", "true")]))
+        assert f.metadata["cors_creds"]["security"][0]["issue"] == "null-trusted"
+        assert "CORS security (high): null-trusted" in f.comment and not f.marked
+        assert addon.exit_code() == 3

@@ -159,7 +159,8 @@ def test_report_formats_parse_back(tmp_path, ext):
         assert data["schema"] == "cors-creds-report/1"
         assert data["counts"] == {"cors_flows": 4, "hidden": 3, "hidden_credentialed": 3,
                                   "dropped_flows": 0, "cookies_refused": 0,
-                                  "cookies_withheld": 0}
+                                  "cookies_withheld": 0, "security_high": 0,
+                                  "security_medium": 0, "security_low": 0}
         (group,) = data["summary"]
         assert (group["reason"], group["count"], group["page_origin"]) == (
             "InvalidAllowCredentials", 3, PAGE)
@@ -193,7 +194,8 @@ def test_report_without_per_flow_entries_keeps_exact_counts():
         addon.done()  # settles the preflight: hidden, inferred
     c = addon.report.counts
     assert c == {"cors_flows": 4, "hidden": 4, "hidden_credentialed": 4, "dropped_flows": 4,
-                 "cookies_refused": 0, "cookies_withheld": 0}
+                 "cookies_refused": 0, "cookies_withheld": 0, "security_high": 0,
+                 "security_medium": 0, "security_low": 0}
     assert addon.report.entries() == []
     assert sorted((g["reason"], g["count"]) for g in addon.report.summary()) == [
         ("InvalidAllowCredentials", 3), ("PreflightInvalidAllowCredentials", 1)]

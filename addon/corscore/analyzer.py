@@ -35,7 +35,10 @@ from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
 from .reasons import CookieReason as CR, CorsError as E
 from .remedy import MAYBE, YES, Chain, for_preflight, for_response, \
     next_method, only_with_credentials, recognise, tainted, worth_naming
-from .state import PREFLIGHT_CACHE_CAP, Hop, Pending, Preflight, State
+from .security import Answer, Probe, SecurityFinding, conclude, endpoint, passive, plan, \
+    reflected, seen_origins
+from .state import ORIGINS_KEPT, PREFLIGHT_CACHE_CAP, Hop, Pending, Preflight, ProbeRun, \
+    Seen, State
 
 CORS = "cors"
 PREFLIGHT = "preflight"
@@ -195,8 +198,9 @@ class Analyzer:
         return self.state.awaits(method)
 
     def is_open(self, key: str) -> bool:
-        """Whether this flow's verdict may still change."""
-        return self.state.is_pending(key)
+        """Whether this flow's verdict may still change: a pending preflight, or a flow
+        whose endpoint's probe answers are still coming."""
+        return self.state.is_pending(key) or key in self.state.probes
 
     # -- inputs
     def request(self, ex: Exchange) -> list[Update]:
@@ -230,7 +234,8 @@ class Analyzer:
         if kind == PREFLIGHT:
             f = self._preflight(ex, handle, cookies, browser)
             return [Update(ex.key, f, handle, cookies), *self.expire(ex.timestamp)]
-        return [Update(ex.key, self._actual(ex, browser), handle, cookies)]
+        f = self._actual(ex, browser)
+        return [Update(ex.key, f, handle, cookies, self._security(ex))]
 
     def expire(self, now: float) -> list[Update]:
         out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
@@ -370,6 +375,74 @@ class Analyzer:
                 evidence.append(f"authorization ({ex.authorization}, not announced by a "
                                 "preflight: the browser's HTTP-auth cache)")
         return tuple(evidence)
+
+    # -- security
+    def _security(self, ex: Exchange) -> tuple[SecurityFinding, ...]:
+        """What this response proves, and what the endpoint's responses so far show."""
+        origin = ex.req(Req.ORIGIN) or ""
+        acao, acac = ex.resp(Resp.ACAO), ex.resp(Resp.ACAC)
+        if acao is None:
+            return ()
+        url = redact_url(ex.url)
+        out = passive(url, origin, acao, acac)
+        if not reflected(origin, acao):
+            return out
+        key = endpoint(url)
+        table = self.state.endpoints
+        seen = table.get(key) or Seen((), False)
+        if origin not in seen.origins:
+            seen = seen._replace(origins=(*seen.origins, origin)[-ORIGINS_KEPT:])
+        seen = seen._replace(credentialed=seen.credentialed or acac == "true")
+        more = seen_origins(url, seen.origins, seen.credentialed, ex.resp(Resp.VARY),
+                            ex.resp(Resp.CACHE_CONTROL), seen.said)
+        if more:
+            seen = seen._replace(said=seen.said | {m.issue for m in more})
+        table.put(key, seen, ex.timestamp)
+        return out + more
+
+    def probe_plan(self, ex: Exchange, handle: object, force: bool = False) -> tuple[Probe, ...]:
+        """The forged origins to send for this flow's endpoint, if it is a credentialed
+        CORS endpoint not probed yet (``force``: probed again); the run is then awaited
+        (``probe_answer``). Sends nothing: the caller does."""
+        if classify(ex) != CORS or ex.status is None:
+            return ()
+        origin = ex.req(Req.ORIGIN) or ""
+        credentialed = (ex.cookies is not None or ex.authorization is not None
+                        or ex.resp(Resp.ACAC) == "true")
+        url = redact_url(ex.url)
+        key = endpoint(url)
+        st = self.state
+        if not credentialed or origin_of(origin) != origin or (key in st.probed and not force):
+            return ()
+        probes = plan(origin, url)
+        if probes:
+            st.probed.put(key, True, ex.timestamp)
+            st.probes.put(ex.key, ProbeRun(ex.key, handle, origin, url, probes,
+                                           (None,) * len(probes), len(probes)), ex.timestamp)
+        return probes
+
+    def probe_answer(self, key: str, label: str, answer: Answer | None
+                     ) -> tuple[object, tuple[SecurityFinding, ...]] | None:
+        """A probe's answer (None: it failed). When the run is complete: its flow's
+        handle and the issues the answers prove."""
+        run = self.state.probes.get(key)
+        if run is None:
+            return None
+        i = next((i for i, p in enumerate(run.probes) if p.label == label), None)
+        if i is None:
+            return None
+        answers = (*run.answers[:i], answer, *run.answers[i + 1:])
+        run = run._replace(answers=answers, pending=run.pending - 1)
+        if run.pending > 0:
+            self.state.probes.replace(key, run)
+            return None
+        self.state.probes.pop(key)
+        return run.handle, conclude(run.page, run.url, run.probes, run.answers)
+
+    def probe_expire(self, now: float) -> list[tuple[object, tuple[SecurityFinding, ...]]]:
+        """Probe runs whose answers did not all come in time, concluded with those that did."""
+        return [(r.handle, conclude(r.page, r.url, r.probes, r.answers))
+                for r in self.state.probes.expire(now)]
 
     # -- cookies
     def sanitized(self) -> str | None:

@@ -49,6 +49,7 @@ class Resp:
     SERVER = "server"  # the stack, for the remedy's hint
     X_POWERED_BY = "x-powered-by"
     SET_COOKIE = "set-cookie"  # each line parsed on its own, its value dropped
+    CACHE_CONTROL = "cache-control"  # whether a shared cache may keep it (security: Vary)
 
 
 def _names(cls: type) -> frozenset[str]:

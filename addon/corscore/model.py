@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from .checks import Check, Failure, Fields
 from .cookies import Cookies, SetCookie, parse_set_cookie
 from .engines import Browser, EngineNote
+from .security import SecurityFinding
 from .http import (
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
@@ -143,3 +144,4 @@ class Update(NamedTuple):
     finding: Finding | None
     handle: object = None
     cookies: Cookies | None = None
+    security: tuple[SecurityFinding, ...] = ()  # what this exchange shows (security.py)

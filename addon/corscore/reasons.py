@@ -438,3 +438,106 @@ def _cookie_table() -> dict[CookieReason, CookieText]:
 
 
 COOKIE_REASONS: dict[CookieReason, CookieText] = _cookie_table()
+
+
+# -- security -------------------------------------------------------------------------
+# The third closed set: servers that let other sites read what they should not. Fields:
+# ``endpoint`` (scheme://host/path, no query), ``forged`` (the origin trusted), ``page``
+# (the page's origin), ``site`` (the page's registrable domain), ``count``, ``origins``.
+
+
+class SecurityIssue(StrEnum):
+    OriginReflected = "origin-reflected"
+    NullTrusted = "null-trusted"
+    InsecureOriginTrusted = "insecure-origin-trusted"
+    SuffixMatch = "suffix-match"
+    PrefixMatch = "prefix-match"
+    VaryMissing = "vary-missing"
+    WildcardWithCredentials = "wildcard-with-credentials"
+
+
+SECURITY_FIELDS = frozenset(("endpoint", "forged", "page", "site", "count", "origins"))
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueText:
+    name: str
+    severity: str
+    detail: str  # what was seen or proved
+    attack: str  # the attack, in two sentences
+    fix: str
+    seen: str = ""  # the detail when only passive evidence shows it (not proof)
+
+
+_SECURITY_ROWS = [
+    IssueText("origin-reflected", HIGH,
+              "{endpoint} trusts any origin with credentials: it answered the unrelated origin "
+              "{forged} with Access-Control-Allow-Origin: {forged} and "
+              "Access-Control-Allow-Credentials: true",
+              "Any web page the user visits can call this API with the user's cookies and read "
+              "the answer. Every logged-in user's data here is readable by every site.",
+              "check the Origin against an explicit allowlist of exact origins (e.g. {page}) "
+              "before echoing it, and send Vary: Origin",
+              "{endpoint} answered {count} distinct sites with their own origin and "
+              "Access-Control-Allow-Credentials: true ({origins}): evidence, not proof, that it "
+              "echoes any origin (cors.probe, or --set cors_creds_probe=true, proves it)"),
+    IssueText("null-trusted", HIGH,
+              "{endpoint} trusts the origin null with credentials",
+              "Sandboxed iframes, data: and file: pages all send Origin: null, so any site can "
+              "frame a sandboxed page that reads this API with the user's cookies. Allowing "
+              "null is never safe.",
+              "never allow null (a fetch redirected across origins, which needs it, should be "
+              "answered 401 instead of redirected)"),
+    IssueText("insecure-origin-trusted", MEDIUM,
+              "{endpoint}, served over https, trusts the plain-http origin {forged} with "
+              "credentials",
+              "Anyone on the user's network can inject script into the http page and read "
+              "this API with the user's cookies. The https API is only as safe as its least "
+              "secure trusted origin.",
+              "allow only https origins (and redirect the http site to https, with HSTS)"),
+    IssueText("suffix-match", HIGH,
+              "{endpoint} trusts {forged} with credentials, a look-alike that merely ends "
+              "with {site}",
+              "An attacker registers a domain that ends with the same letters (like {forged}) "
+              "and reads this API with the user's cookies from it. A check such as "
+              "endswith(\"{site}\") or an unanchored regex is the usual cause.",
+              "compare the whole origin exactly; to allow subdomains, match the host against "
+              "\".{site}\" with the dot, or a regex anchored at both ends"),
+    IssueText("prefix-match", HIGH,
+              "{endpoint} trusts {forged} with credentials, which merely starts with {page}",
+              "An attacker uses a host of their own that begins with the trusted origin (like "
+              "{forged}) and reads this API with the user's cookies from it. A startswith "
+              "check or a regex without $ is the usual cause.",
+              "compare the whole origin exactly (a regex anchored at both ends)"),
+    IssueText("vary-missing", MEDIUM,
+              "{endpoint} echoes the request's Origin in Access-Control-Allow-Origin without "
+              "Vary: Origin",
+              "A shared cache (a CDN, a proxy) can store the answer made for one origin and "
+              "serve it to another: broken for one site, or one site's answer to another. The "
+              "browser's own cache can mix them up too.",
+              "send Vary: Origin on every response whose Access-Control-Allow-Origin depends "
+              "on the request's Origin",
+              "{endpoint} answered {count} origins each with its own "
+              "Access-Control-Allow-Origin ({origins}) without Vary: Origin"),
+    IssueText("wildcard-with-credentials", LOW,
+              "{endpoint} sends Access-Control-Allow-Origin: * with "
+              "Access-Control-Allow-Credentials: true",
+              "Browsers refuse this pair for every credentialed request, so it only breaks "
+              "them; it comes from copied configuration (cors({{origin: '*', credentials: "
+              "true}})). The usual next step, echoing any origin, is the dangerous one.",
+              "send an allowlisted origin exactly (with Vary: Origin) instead of *, or drop "
+              "Access-Control-Allow-Credentials if no credentials are needed"),
+]
+
+
+def _security_table() -> dict[SecurityIssue, IssueText]:
+    rows = {SecurityIssue(r.name): r for r in _SECURITY_ROWS}
+    assert set(rows) == set(SecurityIssue), set(SecurityIssue) ^ set(rows)
+    for r in rows.values():
+        assert r.severity in (HIGH, MEDIUM, LOW), r.name
+        _check_fields(r.name, (r.detail, r.attack, r.fix, r.seen), SECURITY_FIELDS)
+    return {k: rows[k] for k in SecurityIssue}
+
+
+SECURITY_ISSUES: dict[SecurityIssue, IssueText] = _security_table()

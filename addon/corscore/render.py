@@ -15,6 +15,7 @@ from .engines import Browser, Engine, classify, words
 from .http import printable
 from .model import HIDDEN, Finding
 from .remedy import Remedy, Step
+from .security import SEVERITY_ORDER, SecurityFinding
 from .reasons import REASONS, CorsError, render as fill
 
 MAX_VALUE = 2048  # longest header value kept in metadata
@@ -82,9 +83,39 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None) -> dict[str, Any]:
+def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None,
+           security: tuple[SecurityFinding, ...] = ()) -> dict[str, Any]:
     """The findings as written onto their flow: the CORS finding (None: not a CORS
-    flow) and the cookie findings; ``marker``: the flow's marker when hidden."""
+    flow), the cookie findings and the security findings; ``marker``: the flow's marker
+    when hidden."""
+    meta = _render(f, marker, cookies)
+    return with_security(meta, security) if security else meta
+
+
+def security_meta(s: SecurityFinding) -> dict[str, Any]:
+    return {"issue": str(s.issue), "severity": s.severity, "detail": s.detail,
+            "attack": s.attack, "fix": s.fix, "evidence": dict(s.evidence),
+            "confidence": s.confidence}
+
+
+_SECURITY_PART = "CORS security ("
+
+
+def with_security(meta: dict[str, Any], security: tuple[SecurityFinding, ...]) -> dict[str, Any]:
+    """The metadata with these security findings added (one per issue, the worst first)
+    and the comment saying the high and medium ones briefly: a new dict."""
+    known = {s["issue"]: s for s in meta.get("security") or ()}
+    for s in security:
+        known[str(s.issue)] = security_meta(s)
+    found = sorted(known.values(), key=lambda s: (SEVERITY_ORDER[s["severity"]], s["issue"]))
+    parts = [p for p in (meta.get("comment") or "").split(" | ")
+             if p and not p.startswith(_SECURITY_PART)]
+    parts += [f"{_SECURITY_PART}{s['severity']}): {s['issue']} — fix: {s['fix']}"
+              for s in found if s["severity"] != "low"]
+    return {**meta, "security": found, "comment": " | ".join(parts)}
+
+
+def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str, Any]:
     cookie_meta = _cookies(cookies) if cookies is not None else None
     if f is None:
         assert cookies is not None
@@ -125,6 +156,7 @@ def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None) 
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
+        "security": [],
         "comment": _comment(f, t, related, remedy, cookies, browser, notes),
         "marked": marker if f.verdict == HIDDEN else "",
     }
@@ -345,6 +377,21 @@ def explain(meta: dict[str, Any] | None) -> str:
         out += ["", "Related flows:"] + [f"  {k}: {v}" for k, v in related.items()]
     if meta.get("cookies"):
         out += ["", cookies_text(meta["cookies"]).rstrip("\n")]
+    if meta.get("security"):
+        out += ["", security_text(meta["security"]).rstrip("\n")]
+    return "\n".join(out) + "\n"
+
+
+def security_text(security: list[dict[str, Any]]) -> str:
+    """The Security section: each issue, the attack in two sentences, the fix."""
+    out = ["Security:"]
+    for s in security:
+        proof = "" if s.get("confidence") == "proof" else " — evidence, not proof"
+        out.append(f"  [{s['severity'].upper()}] {s['issue']}{proof}: {s['detail']}")
+        out.append(f"    attack: {s['attack']}")
+        out.append(f"    fix: {s['fix']}")
+        if s.get("evidence"):
+            out.append("    seen: " + "; ".join(f"{k}: {v}" for k, v in s["evidence"].items()))
     return "\n".join(out) + "\n"
 
 

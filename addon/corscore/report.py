@@ -50,7 +50,10 @@ class Report:
         self.flows: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         self.groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self.counts = {"cors_flows": 0, "hidden": 0, "hidden_credentialed": 0,
-                       "dropped_flows": 0, "cookies_refused": 0, "cookies_withheld": 0}
+                       "dropped_flows": 0, "cookies_refused": 0, "cookies_withheld": 0,
+                       "security_high": 0, "security_medium": 0, "security_low": 0}
+        # (endpoint, issue, severity, confidence) -> [count, an example's detail, fix]
+        self.security: OrderedDict[tuple[str, str, str, str], list] = OrderedDict()
         # (API, cookie, "refused" | "not sent", reasons, condition) -> count
         self.cookies: OrderedDict[tuple[str, str, str, str, str], int] = OrderedDict()
         # per client engine: CORS flows and hidden ones (a handful of keys: Engine)
@@ -88,6 +91,8 @@ class Report:
     def _count(self, entry: dict[str, Any], sign: int) -> None:
         if entry.get("cookies"):
             self._count_cookies(entry, sign)
+        for sec in entry.get("security") or ():
+            self._count_security(entry, sec, sign)
         if entry["verdict"] != "hidden":
             return
         self.counts["hidden"] += sign
@@ -129,6 +134,24 @@ class Report:
                 while len(self.cookies) > self.max_groups:
                     self.cookies.popitem(last=False)
 
+    def _count_security(self, entry: dict[str, Any], sec: dict[str, Any], sign: int) -> None:
+        self.counts[f"security_{sec['severity']}"] += sign
+        key = (_api_key(entry["url"]), sec["issue"], sec["severity"], sec["confidence"])
+        row = self.security.pop(key, None) or [0, sec["detail"], sec["fix"]]
+        row[0] += sign
+        if row[0] > 0:
+            self.security[key] = row
+        while len(self.security) > self.max_groups:
+            self.security.popitem(last=False)
+
+    def security_rows(self) -> list[dict[str, Any]]:
+        """The security table: per endpoint and issue, the worst first."""
+        order = {"high": 0, "medium": 1, "low": 2}
+        return [{"endpoint": k[0], "issue": k[1], "severity": k[2], "confidence": k[3],
+                 "count": v[0], "detail": v[1], "fix": v[2]}
+                for k, v in sorted(self.security.items(),
+                                   key=lambda kv: (order[kv[0][2]], kv[0][0], kv[0][1]))]
+
     def cookie_rows(self) -> list[dict[str, Any]]:
         """The cookie table: per API and cookie, what the browser did and why."""
         return [{"api": k[0], "cookie": k[1], "browser": k[2], "reasons": k[3],
@@ -142,7 +165,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "counts": dict(self.counts),
                 "engines": {k: dict(v) for k, v in sorted(self.engines.items())},
-                "summary": self.summary(), "cookies": self.cookie_rows(), "flows": self.entries()}
+                "summary": self.summary(), "security": self.security_rows(),
+                "cookies": self.cookie_rows(), "flows": self.entries()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -165,6 +189,16 @@ class Report:
                          _engines(g["engines"]), g["example_url"],
                          g.get("remedy") or g["fix"] or ""]
                 lines.append(_md_row(cells))
+        if self.security:
+            lines += ["", "## Security", "",
+                      f"{c['security_high']} high, {c['security_medium']} medium, "
+                      f"{c['security_low']} low.", "",
+                      "| severity | endpoint | issue | count | detail | fix |",
+                      "|---|---|---|---|---|---|"]
+            for r in self.security_rows():
+                proof = "" if r["confidence"] == "proof" else " (evidence, not proof)"
+                lines.append(_md_row([r["severity"], r["endpoint"], f"`{r['issue']}`",
+                                      str(r["count"]), r["detail"] + proof, r["fix"]]))
         if self.cookies:
             lines += ["", "## Cookies", "",
                       f"{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} "
@@ -187,6 +221,9 @@ class Report:
                        g.get("remedy") or g["fix"] or ""))
             for g in self.summary()
         )
+        security_rows = "".join(
+            _html_row(r[k] for k in ("severity", "endpoint", "issue", "count", "detail", "fix"))
+            for r in self.security_rows())
         engine_rows = "".join(_html_row((e, v["cors_flows"], v["hidden"]))
                               for e, v in sorted(self.engines.items()))
         cookie_rows = "".join(
@@ -220,6 +257,10 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
 <h2>Summary</h2>
 <table><tr><th>page origin</th><th>API</th><th>reason</th><th>count</th><th>engines</th><th>example</th><th>remedy</th></tr>
 {rows}</table>
+<h2>Security</h2>
+<p>{c['security_high']} high, {c['security_medium']} medium, {c['security_low']} low.</p>
+<table><tr><th>severity</th><th>endpoint</th><th>issue</th><th>count</th><th>detail</th><th>fix</th></tr>
+{security_rows}</table>
 <h2>Cookies</h2>
 <p>{c['cookies_refused']} Set-Cookie lines refused, {c['cookies_withheld']} cookies not sent
 (rules: each client engine's).</p>
@@ -245,6 +286,14 @@ th {{ background: #f4f4f4; }} tr.hidden td:nth-child(4) {{ color: #b00; font-wei
                 out.append(f"page {page}:")
             out.append(f"  {g['api']}  {g['reason']} ×{g['count']} ({_engines(g['engines'])})"
                        f"  e.g. {g['example_url']}")
+        sec = self.security_rows()
+        if sec:
+            out.append(f"security: {self.counts['security_high']} high, "
+                       f"{self.counts['security_medium']} medium, "
+                       f"{self.counts['security_low']} low:")
+            out += [f"  [{r['severity']}] {r['endpoint']}  {r['issue']} ×{r['count']}"
+                    + ("" if r["confidence"] == "proof" else " (evidence, not proof)")
+                    for r in sec]
         rows = [r for r in self.cookie_rows() if not r["only_if"]]
         if rows:
             out.append(f"cookies: {self.counts['cookies_refused']} refused, "

@@ -9,6 +9,9 @@ What the browser remembers between exchanges, as far as the proxy can see it:
 - ``hops``: the next hop expected in a redirect chain, by (URL, method);
 - ``jars``: the cookie ledger, each client's cookies as the proxy saw them stored
   (names and attributes, never a value), and whether it allows third-party cookies;
+- ``endpoints``: per API endpoint, the origins it answered with their own origin, and the
+  security issues already said of it; ``probed``: the endpoints the opt-in probe tried;
+  ``probes``: probes in flight, by the flow they are for;
 and, for the log, how often each finding was seen (``Repeats``).
 
 Every table is an insertion-ordered ``Table``, capped in entries (the oldest go first)
@@ -25,6 +28,8 @@ from .checks import Failure
 from .cookies import Cookies, Stored
 from .model import Finding
 from .remedy import Chain, Remedy
+from .reasons import SecurityIssue
+from .security import Answer, Probe
 
 V = TypeVar("V")
 
@@ -58,6 +63,11 @@ class Table(Generic[V]):
     def get(self, key: Hashable) -> V | None:
         item = self._items.get(key)
         return item[1] if item is not None else None
+
+    def replace(self, key: Hashable, value: V) -> None:
+        """A new value for a key, keeping its time and place."""
+        ts = self._items[key][0]
+        self._items[key] = (ts, value)
 
     def pop(self, key: Hashable) -> V | None:
         item = self._items.pop(key, None)
@@ -120,6 +130,31 @@ class Hop(NamedTuple):
         return self.chain.hops[0][1]
 
 
+class Seen(NamedTuple):
+    """An endpoint's answers so far, for the security findings that take several flows."""
+
+    origins: tuple[str, ...]  # answered with their own origin (at most ORIGINS_KEPT)
+    credentialed: bool  # one of them with Access-Control-Allow-Credentials: true
+    said: frozenset[SecurityIssue] = frozenset()
+
+
+class ProbeRun(NamedTuple):
+    """The probes sent for one flow, and the answers so far (None: none yet, or lost)."""
+
+    key: str
+    handle: Any
+    page: str
+    url: str
+    probes: tuple[Probe, ...]
+    answers: tuple[Answer | None, ...]
+    pending: int  # probes not answered yet
+
+
+ORIGINS_KEPT = 8
+PROBE_TIMEOUT = 15.0  # seconds a probe run waits for its answers
+DAY = 86400.0
+
+
 class State:
     """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is
     how long the preflight cache and redirect chains are remembered; ``preflight_wait`` how long a pending
@@ -136,6 +171,9 @@ class State:
         self._methods: dict[str, int] = {}  # method awaited -> pending preflights
         self._aged_at = float("-inf")
         self.jars = Jars(max(64, max_entries // 4))
+        self.endpoints: Table[Seen] = Table(max(64, max_entries // 4), DAY)
+        self.probed: Table[bool] = Table(max(64, max_entries // 16), DAY)
+        self.probes: Table[ProbeRun] = Table(64, PROBE_TIMEOUT)
         # for the one line on a capture without cookies (a sanitized HAR): flows with a
         # Cookie or Set-Cookie header, and responses that allow credentials
         self.cookie_flows = 0
@@ -191,6 +229,8 @@ class State:
             self._aged_at = now
             self.preflights.expire(now)
             self.hops.expire(now)
+            self.endpoints.expire(now)
+            self.probed.expire(now)
 
 
 class Repeats:
