@@ -17,6 +17,7 @@ if os.environ.get("CI"):
 
 def pytest_terminal_summary(terminalreporter):
     """Print the browser suite's one-line agreement summary, when it ran."""
-    for name in ("test_browser", "test_browser_cookies", "test_browser_engines"):
+    for name in ("test_browser", "test_browser_cookies", "test_browser_engines",
+                 "test_browser_engine_cookies"):
         for line in getattr(sys.modules.get(name), "SUMMARY", []):
             terminalreporter.write_line(line)

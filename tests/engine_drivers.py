@@ -206,6 +206,29 @@ class Firefox:
             except (RuntimeError, TimeoutError):
                 pass
 
+    def load(self, url: str, marker: str, timeout: float = 15.0) -> list[str]:
+        """Open ``url`` in a fresh user context and collect the error-level console texts
+        until one contains ``marker`` (the page logs its outcome with console.error)."""
+        uc = self.send("browser.createUserContext", {})["userContext"]
+        try:
+            ctx = self.send("browsingContext.create", {"type": "tab", "userContext": uc})["context"]
+            self.events.clear()
+            self.send("browsingContext.navigate", {"context": ctx, "url": url, "wait": "none"})
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                texts = [e["params"].get("text", "") for e in self.events
+                         if e.get("method") == "log.entryAdded"]
+                if any(marker in t for t in texts):
+                    return texts
+                self.drain(0.1)
+            return [e["params"].get("text", "") for e in self.events
+                    if e.get("method") == "log.entryAdded"]
+        finally:
+            try:
+                self.send("browser.removeUserContext", {"userContext": uc})
+            except (RuntimeError, TimeoutError):
+                pass
+
     def close(self) -> None:
         try:
             if self.ws is not None:
