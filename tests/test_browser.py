@@ -8,6 +8,7 @@ Run only this suite:  bash .ci/test tests/test_browser.py
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -122,15 +123,22 @@ def run_case(browser, world: World, case: Case) -> dict:
         ctx.close()
 
 
-@pytest.fixture(scope="module")
-def world():
-    """The servers, for every run of the module (the first judged run, the fix loop)."""
+@contextlib.contextmanager
+def serving(cases: list[Case]):
+    """The page, the same-site and the cross-site API, every case's routes installed."""
     with Server() as page, Server() as same, Server("127.0.0.2") as cross:
         page.routes["/"] = Route(200, [("Content-Type", "text/html")],
                                  b"<!doctype html><title>cors-creds page</title>")
         w = World(page, same, cross)
-        for case in CASES:
+        for case in cases:
             w.install(case)
+        yield w
+
+
+@pytest.fixture(scope="module")
+def world():
+    """The servers, for every run of the module (the first judged run, the fix loop)."""
+    with serving(CASES) as w:
         yield w
 
 

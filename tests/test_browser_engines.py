@@ -19,6 +19,7 @@ Run only this suite:  bash .ci/test tests/test_browser_engines.py
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import zipfile
@@ -26,8 +27,9 @@ import zipfile
 import pytest
 from browser_cases import CASES, Case
 from engine_drivers import FIREFOX, MINIBROWSER, RESULT, XVFB, Firefox, Xvfb, webkit_run
-from harness import Mitmdump, Route, Server
-from test_browser import COOKIE_SECRET, FETCH_JS, XHR_JS, World, addon_view, case_entries
+from harness import Mitmdump, Route
+from test_browser import (COOKIE_SECRET, FETCH_JS, XHR_JS, World, addon_view, case_entries,
+                          serving)
 
 pytestmark = pytest.mark.browser
 
@@ -50,19 +52,14 @@ def _cookie(world: World, case: Case) -> str | None:
 
 @pytest.fixture(scope="module")
 def world():
-    with Server() as page, Server() as same, Server("127.0.0.2") as cross:
-        page.routes["/"] = Route(200, [("Content-Type", "text/html")],
-                                 b"<!doctype html><title>cors-creds page</title>")
-        w = World(page, same, cross)
-        for case in CASES:
-            w.install(case)
-            # WebKit: the page runs the case itself and logs the outcome
+    with serving(CASES) as w:
+        for case in CASES:  # WebKit: the page runs the case itself and logs the outcome
             script = (f"(() => {{ const c = {json.dumps(_cookie(w, case))}; "
                       "if (c) document.cookie = c; })();"
                       f"({FETCH_JS if case.client == 'fetch' else XHR_JS})"
                       f"({json.dumps(_args(w, case))})"
                       f".then(r => console.log({json.dumps(RESULT)} + JSON.stringify(r)));")
-            page.routes[f"/run/{case.id}"] = Route(
+            w.page.routes[f"/run/{case.id}"] = Route(
                 200, [("Content-Type", "text/html")],
                 f"<!doctype html><title>{case.id}</title><script>{script}</script>".encode())
         yield w
@@ -77,17 +74,27 @@ def _run(world: World, tmp, engine: str, drive) -> dict:
         results = drive(md)
     finally:
         rc = md.stop()
+    assert os.path.exists(report), f"mitmdump rc {rc}, no report:\n{md.output[-3000:]}"
     with open(report) as fh:
         rep = json.load(fh)
     return {"browser": results, "report": rep, "rc": rc, "output": md.output,
             "seconds": time.monotonic() - started}
 
 
+def outcome(result: dict | None, reason: str | None, errors: list[str],
+            console: list[str]) -> dict:
+    """What the browser did with a case: what JavaScript saw, and its first CORS error."""
+    return {"readable": bool(result and result.get("ok")),
+            "header_readable": bool(result) and result.get("header") is not None,
+            "reason": reason, "message": errors[0] if errors else None, "console": console,
+            "js": result}
+
+
 # -- Firefox ------------------------------------------------------------------------------
 
 def firefox_templates() -> list[tuple[str, re.Pattern]]:
     """The running Firefox's CORS message templates, as (key, pattern)."""
-    omni = re.sub(r"/[^/]*$", "/omni.ja", __import__("os").path.realpath(FIREFOX))
+    omni = os.path.join(os.path.dirname(os.path.realpath(FIREFOX)), "omni.ja")
     with zipfile.ZipFile(omni) as z:
         text = z.read("chrome/en-US/locale/en-US/global/security/security.properties").decode()
     out = []
@@ -123,11 +130,8 @@ def firefox(world, tmp_path_factory):
                                        cookie=_cookie(world, case))
                 errors = [t for t in texts if t.startswith("Cross-Origin Request Blocked")]
                 key = firefox_reason(errors[0], templates) if errors else None
-                out[case.id] = {"readable": bool(result and result.get("ok")),
-                                "header_readable": bool(result) and result.get("header") is not None,
-                                "reason": re.sub(r"\d+$", "", key) if key else None,
-                                "key": key, "message": errors[0] if errors else None,
-                                "console": texts, "js": result}
+                out[case.id] = outcome(result, re.sub(r"\d+$", "", key) if key else None,
+                                       errors, texts)
             return out
         finally:
             ff.close()
@@ -152,10 +156,7 @@ def webkit(world, tmp_path_factory):
                                            WEBKIT_CASE_TIMEOUT)
                 errors = [line.split("CONSOLE SECURITY ERROR ", 1)[1] for line in lines
                           if "CONSOLE SECURITY ERROR " in line]
-                out[case.id] = {"readable": bool(result and result.get("ok")),
-                                "header_readable": bool(result) and result.get("header") is not None,
-                                "reason": None, "message": errors[0] if errors else None,
-                                "console": lines, "js": result}
+                out[case.id] = outcome(result, None, errors, lines)
             return out
         finally:
             screen.close()

@@ -390,6 +390,8 @@ class Analyzer:
         key = endpoint(url)
         table = self.state.endpoints
         seen = table.get(key) or Seen((), False)
+        if origin in seen.origins and (seen.credentialed or acac != "true"):
+            return out  # nothing new about this endpoint (most flows: an app repeats itself)
         if origin not in seen.origins:
             seen = seen._replace(origins=(*seen.origins, origin)[-ORIGINS_KEPT:])
         seen = seen._replace(credentialed=seen.credentialed or acac == "true")
