@@ -333,11 +333,12 @@ class CorsCreds:
     @command.command("cors.probe")
     def probe_flows(self, flows: Sequence[mflow.Flow]) -> int:
         """Probe these flows' credentialed CORS endpoints now, whatever cors_creds_probe
-        says (each endpoint once per call): forged Origin headers, GET and HEAD as they
+        says (each endpoint once per call; cors_creds_filter applies): forged Origin headers, GET and HEAD as they
         were, any other method only its preflight. Returns how many endpoints."""
         n = 0
         for f in flows:
-            if not isinstance(f, http.HTTPFlow) or f.response is None or cors_flow.is_probe(f):
+            if not isinstance(f, http.HTTPFlow) or f.response is None or cors_flow.is_probe(f) \
+                    or not self._wanted(f):
                 continue
             ex = cors_flow.read(f)
             probes = self.analyzer.probe_plan(ex, f, force=True) if ex is not None else ()

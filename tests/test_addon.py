@@ -516,3 +516,13 @@ def test_fail_on_security_counts_high_and_medium_findings(addon):
         assert f.metadata["cors_creds"]["security"][0]["issue"] == "null-trusted"
         assert "CORS security (high): null-trusted" in f.comment and not f.marked
         assert addon.exit_code() == 3
+
+
+def test_probe_respects_the_filter(addon, monkeypatch):
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_creds_probe=True, cors_creds_filter="~d example.test")
+        sent = _recording(monkeypatch, tctx)
+        f = cors_flow(req=[("Cookie", "sid=SECRET-P")], resp=REFLECT)
+        f.live = True
+        run(addon, f)
+        assert addon.probe_flows([f]) == 0 and not addon._probe_queue and sent == []
