@@ -236,47 +236,56 @@ def test_passive_findings_need_no_probe(passive, name, want):
     assert _security_of(passive, name) == want
 
 
-# -- the same through a real browser: Chromium's credentialed fetch, the probe on
+# -- the same through a real browser: Chromium's credentialed fetches, the probe on
 
 @pytest.mark.browser
-def test_chromium_fetch_gets_the_probe_finding(tmp_path):
-    """A page in Chromium fetches a credentialed API that echoes any origin, through a
-    mitmdump with the probe on: the page's flow gets origin-reflected, the allowlisted API
-    none, and Chromium itself read both responses (the danger is that it can)."""
+def test_chromium_fetches_get_each_configurations_findings(tmp_path):
+    """The page https://app.example.test in Chromium (host names mapped to a loopback TLS
+    server by the test proxy, mitmproxy intercepting) fetches every configuration's
+    endpoint on https://api.example.test with credentials — the PUT one preflighted —
+    through a mitmdump with the probe on: each flow gets exactly its findings, the
+    allowlist none."""
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM_ARGS, chromium_path
 
-    with Server() as page, Server("127.0.0.2") as api:
-        page.routes["/"] = Route(200, [("Content-Type", "text/html")], b"<!doctype html><p>app")
-        api.fallback = _serve({"reflect-any": CONFIGS["reflect-any"],
-                               "allowlist": _if(lambda o: o == page.origin)})
+    configs = {**CONFIGS, **HTTPS_CONFIGS}
+    with Server(tls=tls_context(str(tmp_path))) as site:
+        site.fallback = _serve(configs)
+        site.routes["/"] = Route(200, [("Content-Type", "text/html")], b"<!doctype html><p>app")
         wfile = str(tmp_path / "flows.mitm")
-        md = Mitmdump("--set", "cors_creds_probe=true", wfile=wfile)
+        md = Mitmdump("--set", "cors_creds_probe=true", "--set", "ssl_insecure=true",
+                      "--set", f"loopback_map=https:{site.server_address[1]}", wfile=wfile)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium_path(), headless=True,
                                             args=CHROMIUM_ARGS,
                                             proxy={"server": md.proxy_url, "bypass": "<-loopback>"})
                 try:
-                    tab = browser.new_context().new_page()
-                    tab.goto(page.origin + "/")
-                    read = tab.evaluate("""async (base) => {
-                      const out = [];
-                      for (const name of ["reflect-any", "allowlist"]) {
-                        const r = await fetch(`${base}/sec/${name}/data`, {credentials: "include"});
-                        out.push(r.ok && (await r.text()).includes("me"));
+                    tab = browser.new_context(ignore_https_errors=True).new_page()
+                    tab.goto(PAGE + "/")
+                    read = tab.evaluate("""async (names) => {
+                      const out = {};
+                      for (const name of names) {
+                        const put = name === "put-reflect";
+                        try {
+                          const r = await fetch(`https://api.example.test/sec/${name}/data`, {
+                            credentials: "include", method: put ? "PUT" : "GET",
+                            headers: put ? {"content-type": "application/json"} : {},
+                            body: put ? "{}" : undefined});
+                          out[name] = r.ok;
+                        } catch (e) { out[name] = false; }
                       }
-                      return out; }""", api.origin)
+                      return out; }""", sorted(WANT))
                 finally:
                     browser.close()
-            assert read == [True, True]
-            assert _wait(lambda: md.output.count("[cors] probe of ") >= 2)
+            assert _wait(lambda: md.output.count("[cors] probe of ") >= len(WANT), 60)
         finally:
             rc = md.stop()
-    assert rc == 0
+    assert rc == 0 and "Traceback" not in md.output
+    assert read == {name: True for name in WANT}  # every one readable by the page itself
     run = {"flows": read_flows(wfile)}
-    assert _security_of(run, "reflect-any") == ["origin-reflected"]
-    assert _security_of(run, "allowlist") == []
+    got = {name: _security_of(run, name) for name in WANT}
+    assert got == WANT
     flow = next(f for f in run["flows"] if "/sec/reflect-any/" in f.request.url
                 and "cors_creds_probe" not in f.metadata)
     assert "CORS security (high): origin-reflected" in flow.comment

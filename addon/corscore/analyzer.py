@@ -100,7 +100,7 @@ def judge_actual(origin: str, url: str, method: str, status: int, location: str 
                  acao: str | None, acac: str | None, aceh: str | None, names: tuple[str, ...],
                  evidence: tuple[str, ...], include: bool, hop: int, chain: Chain | None,
                  vary: str | None = None, server: str | None = None,
-                 powered_by: str | None = None) -> Finding:
+                 powered_by: str | None = None, browser: Browser | None = None) -> Finding:
     """The finding on an actual response or a redirect hop (``url`` redacted), from
     everything it depends on but its link to a preflight: CheckAccess, then for a redirect
     the Location's userinfo; without credentials, what would fail with them; the headers
@@ -135,7 +135,8 @@ def judge_actual(origin: str, url: str, method: str, status: int, location: str 
                 noted_headers=noted, remedy=remedy,
                 confidence=("inferred" if len(evidence) == 1
                             and evidence[0].startswith("authorization") else "certain"),
-                if_credentialed=_hint(hint, status) if hint is not None else None)
+                if_credentialed=_hint(hint, status) if hint is not None else None,
+                browser=browser)
     return _failed(f, failure, status, location) if failure is not None else f
 
 
@@ -337,18 +338,18 @@ class Analyzer:
         f = judge_actual(origin, redact_url(ex.url), ex.method, ex.status, location,
                          ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh, ex.response_names,
                          evidence, include, hop_index, hop.chain if hop is not None else None,
-                         ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY))
+                         ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY),
+                         browser)
         if ex.acao_lines > 1 and f.reason in (E.MultipleAllowOriginValues,):
             f = f._replace(fields=(*f.fields, ("acao_lines", str(ex.acao_lines))))
-        notes: tuple[EngineNote, ...] = ()
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
             if pf is not None and "authorization" in pf.requested and \
                     browser.engine != Engine.WEBKIT:
-                notes = _webkit_authorization_note(ex.url, location)
+                f = f._replace(engine_notes=_webkit_authorization_note(ex.url, location))
         if pf is not None:
             f = f._replace(related=(("preflight", pf.key), *f.related))
-        return f._replace(browser=browser, engine_notes=notes)
+        return f
 
     def _expect_hop(self, ex: Exchange, origin: str, location: str, include: bool,
                     evidence: tuple[str, ...], prev: Hop | None, hop_index: int) -> None:
@@ -379,19 +380,23 @@ class Analyzer:
     # -- security
     def _security(self, ex: Exchange) -> tuple[SecurityFinding, ...]:
         """What this response proves, and what the endpoint's responses so far show."""
-        origin = ex.req(Req.ORIGIN) or ""
-        acao, acac = ex.resp(Resp.ACAO), ex.resp(Resp.ACAC)
+        acao = ex.resp(Resp.ACAO)
         if acao is None:
             return ()
-        url = redact_url(ex.url)
-        out = passive(url, origin, acao, acac)
-        if not reflected(origin, acao):
+        origin = ex.req(Req.ORIGIN) or ""
+        acac = ex.resp(Resp.ACAC)
+        out = passive(redact_url(ex.url), origin, acao, acac) if acac == "true" and (
+            acao in ("*", "null") or acao.startswith("http:") and ex.url.startswith("https:")) \
+            else ()
+        if acao != origin:
             return out
-        key = endpoint(url)
+        key = endpoint(ex.url)  # (the state's key; what is shown is redacted)
         table = self.state.endpoints
         seen = table.get(key) or Seen((), False)
-        if origin in seen.origins and (seen.credentialed or acac != "true"):
+        if origin in seen.origins and (seen.credentialed or acac != "true") or \
+                not reflected(origin, acao):
             return out  # nothing new about this endpoint (most flows: an app repeats itself)
+        url = redact_url(ex.url)
         if origin not in seen.origins:
             seen = seen._replace(origins=(*seen.origins, origin)[-ORIGINS_KEPT:])
         seen = seen._replace(credentialed=seen.credentialed or acac == "true")

@@ -41,12 +41,11 @@ def texts(reason: CorsError, origin: str, value: str | None, evidence: str, meth
     return Texts(fill(r.explain, safe), fill(r.fix, safe), headers, fill(r.console, safe))
 
 
-def _texts(f: Finding) -> Texts | None:
+def _texts(f: Finding, fields: tuple[tuple[str, str], ...]) -> Texts | None:
     if f.reason is None:
         return None
     return texts(f.reason, f.origin, f.failed_parameter,
-                 ", ".join(f.credentials) or "credentials: include", f.method,
-                 tuple(sorted(f.fields)))
+                 ", ".join(f.credentials) or "credentials: include", f.method, fields)
 
 
 def _hint(f: Finding, hint: Failure, browser: Browser) -> dict[str, Any]:
@@ -64,15 +63,14 @@ ENGINE_LABEL = {Engine.CHROMIUM: "Chromium", Engine.FIREFOX: "Firefox",
                 Engine.WEBKIT: "WebKit", Engine.UNKNOWN: "an unknown client"}
 
 
-def _browser(f: Finding) -> dict[str, Any]:
+def _browser(f: Finding, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """The client's engine and, for a hidden response, that engine's own reason name
     and console text (engines.words)."""
     b = f.browser or _NO_UA
     out: dict[str, Any] = {"engine": str(b.engine), "name": b.name, "reason": None,
                            "message": None}
     if f.reason is not None and f.verdict == HIDDEN:
-        w = words(b.engine, f.reason, f.role, f.url, f.origin, f.failed_parameter,
-                  tuple(sorted(f.fields)))
+        w = words(b.engine, f.reason, f.role, f.url, f.origin, f.failed_parameter, fields)
         out["reason"], out["message"] = w.reason, w.message
         if w.note:
             out["note"] = w.note
@@ -122,10 +120,11 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         return {"verdict": None, "reason": None, "role": None, "origin": None,
                 "url": cookies.url, "method": cookies.method, "cookies": cookie_meta,
                 "comment": _cookie_comment(cookies), "marked": ""}
-    t = _texts(f)
+    fields = tuple(sorted(f.fields)) if f.fields else ()
+    t = _texts(f, fields)
     related = {k: _plain(v) for k, v in f.related}
     remedy = _remedy(f.remedy)
-    browser = _browser(f)
+    browser = _browser(f, fields)
     notes = [{"engines": [str(e) for e in n.engines], "note": n.text} for n in f.engine_notes]
     return {
         "verdict": f.verdict,

@@ -71,16 +71,17 @@ def passive(url: str, origin: str, acao: str | None, acac: str | None) -> tuple[
     """What this one actual (or redirect) response proves."""
     if acao is None or acac != "true":
         return ()
-    fields = _page_fields(url, origin)
+    if acao == "*":
+        issue, forged = S.WildcardWithCredentials, ""
+    elif acao == "null":
+        issue, forged = S.NullTrusted, "null"
+    elif url.startswith("https:") and acao.startswith("http://") and not _loopback(acao):
+        issue, forged = S.InsecureOriginTrusted, acao
+    else:
+        return ()
     ev = {"origin": origin, "access-control-allow-origin": acao,
           "access-control-allow-credentials": acac}
-    if acao == "*":
-        return (_finding(S.WildcardWithCredentials, fields, ev),)
-    if acao == "null":
-        return (_finding(S.NullTrusted, {**fields, "forged": "null"}, ev),)
-    if url.startswith("https:") and acao.startswith("http://") and not _loopback(acao):
-        return (_finding(S.InsecureOriginTrusted, {**fields, "forged": acao}, ev),)
-    return ()
+    return (_finding(issue, {**_page_fields(url, origin), "forged": forged}, ev),)
 
 
 def _loopback(origin: str) -> bool:
