@@ -126,7 +126,7 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
     remedy = _remedy(f.remedy)
     browser = _browser(f, fields)
     notes = [{"engines": [str(e) for e in n.engines], "note": n.text} for n in f.engine_notes]
-    return {
+    meta = {
         "verdict": f.verdict,
         "reason": str(f.reason) if f.reason is not None else None,
         "role": f.role,
@@ -150,15 +150,16 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         "if_credentialed": (_hint(f, f.if_credentialed, f.browser or _NO_UA)
                             if f.if_credentialed else None),
         "browser": browser,
-        "engine_notes": notes,
         "related": related,
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
-        "security": [],
         "comment": _comment(f, t, related, remedy, cookies, browser, notes),
         "marked": marker if f.verdict == HIDDEN else "",
     }
+    if notes:  # (absent: none; two empty lists on every flow cost the collector)
+        meta["engine_notes"] = notes
+    return meta
 
 
 def _note(n: CookieNote) -> dict[str, Any]:
