@@ -30,19 +30,27 @@ RESULT = "CORSCREDS-RESULT "  # the page logs its outcome with this prefix
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Stop a process group started with start_new_session, by PID."""
-    if proc.poll() is not None:
-        return
+    """Stop a process group started with start_new_session, by PID: the leader first
+    (SIGTERM, then SIGKILL), then whatever of the group lingers (a browser's helper
+    processes holding connections to the proxy open would stall its shutdown)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
+            break
         try:
             proc.wait(timeout)
-            return
         except subprocess.TimeoutExpired:
             continue
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # the whole group is gone
+        time.sleep(0.05)
 
 
 # -- Firefox ----------------------------------------------------------------------------
