@@ -96,7 +96,6 @@ class CorsCreds:
         self.probing = False  # cors_creds_probe
         self._probe_queue: collections.deque = collections.deque()
         self._probe_tokens = PROBE_RATE
-        self.probes_sent = 0
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -458,7 +457,6 @@ class CorsCreds:
             self._probe_tokens -= 1
             batch.append(self._probe_queue.popleft())
         if batch:
-            self.probes_sent += len(batch)
             ctx.master.commands.call("replay.client", batch)
 
     def _probe_answered(self, flow: http.HTTPFlow) -> None:

@@ -100,7 +100,8 @@ def judge_actual(origin: str, url: str, method: str, status: int, location: str 
                  acao: str | None, acac: str | None, aceh: str | None, names: tuple[str, ...],
                  evidence: tuple[str, ...], include: bool, hop: int, chain: Chain | None,
                  vary: str | None = None, server: str | None = None,
-                 powered_by: str | None = None, browser: Browser | None = None) -> Finding:
+                 powered_by: str | None = None, browser: Browser | None = None,
+                 acao_lines: int = 1) -> Finding:
     """The finding on an actual response or a redirect hop (``url`` redacted), from
     everything it depends on but its link to a preflight: CheckAccess, then for a redirect
     the Location's userinfo; without credentials, what would fail with them; the headers
@@ -137,7 +138,7 @@ def judge_actual(origin: str, url: str, method: str, status: int, location: str 
                             and evidence[0].startswith("authorization") else "certain"),
                 if_credentialed=_hint(hint, status) if hint is not None else None,
                 browser=browser)
-    return _failed(f, failure, status, location) if failure is not None else f
+    return _failed(f, failure, status, location, lines=acao_lines) if failure is not None else f
 
 
 def _failed(f: Finding, failure: Failure, status: int, location: str | None,
@@ -339,9 +340,7 @@ class Analyzer:
                          ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh, ex.response_names,
                          evidence, include, hop_index, hop.chain if hop is not None else None,
                          ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY),
-                         browser)
-        if ex.acao_lines > 1 and f.reason in (E.MultipleAllowOriginValues,):
-            f = f._replace(fields=(*f.fields, ("acao_lines", str(ex.acao_lines))))
+                         browser, ex.acao_lines)
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
             if pf is not None and "authorization" in pf.requested and \
