@@ -31,7 +31,7 @@ import cors_contentview
 import cors_flow
 from cors_capture import ReadErrorExplainer, SaveDeferral
 from corscore import Analyzer, Update
-from corscore.http import redact_url
+from corscore.http import redact_url, target_path
 from corscore.render import KEY, explain, log_line, remedy_text, render, with_security
 from corscore.report import Report
 from corscore.state import Repeats
@@ -264,7 +264,8 @@ class CorsCreds:
             return  # only a preflight awaiting its actual request cares about requests
         try:
             ex = None
-            if self.analyzer.awaits(flow.request.method) and self._wanted(flow):
+            req = flow.request
+            if self.analyzer.awaits(req.method, target_path(req.path)) and self._wanted(flow):
                 ex = cors_flow.read(flow, response=False)
             updates = self.analyzer.request(ex) if ex else self.analyzer.expire(ts)
             if updates:

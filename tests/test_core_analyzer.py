@@ -191,6 +191,18 @@ def test_waiting_and_open_follow_settling_expiry_flush_and_the_cap():
     assert [u.key for u in a.flush()] == [pfs[2].key] and not a.waiting()
 
 
+def test_a_request_can_settle_a_preflight_only_with_its_method_and_path():
+    """The adapter reads a request only when a pending preflight awaits its method and
+    URL path (query and fragment aside): any other request is ruled out in one lookup."""
+    a = Analyzer(preflight_wait=3)
+    run(a, _noacac_preflight(url=API + "/data?id=1#top", ts=1000))
+    assert a.awaits("PUT", "/data")
+    assert not a.awaits("PUT", "/data/2") and not a.awaits("POST", "/data")
+    assert not a.awaits("PUT", "/data?id=1")  # the caller gives the path alone
+    a.flush()
+    assert not a.awaits("PUT", "/data")
+
+
 def test_flush_settles_everything():
     a = Analyzer()
     p = _noacac_preflight()

@@ -16,6 +16,7 @@ from mitmproxy.websocket import WebSocketData
 import cors_creds
 import cors_flow
 from corscore import Analyzer, Exchange, analyzer
+from corscore import render as render_module
 from corscore.checks import judge_preflight
 from corscore.http import redact_url
 from corscore.render import log_line, render
@@ -130,20 +131,23 @@ def test_core_never_raises_and_is_deterministic(seq):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(exchange_st, max_size=10))
 def test_the_memo_never_changes_an_output(seq):
-    """The two judgements are memoized (lru_cache on their own arguments): every output of
-    a sequence, repeated, is what it gives with the plain functions."""
-    memos = {name: getattr(analyzer, name) for name in
-             ("judge_preflight", "judge_actual", "for_preflight", "for_response")}
+    """The judgements, remedies and comments are memoized (lru_cache on their own
+    arguments): every output of a sequence, repeated, is what it gives with the plain
+    functions."""
+    memos = {(module, name): getattr(module, name) for module, name in
+             ((analyzer, "judge_preflight"), (analyzer, "judge_actual"),
+              (analyzer, "for_preflight"), (analyzer, "for_response"),
+              (render_module, "_comment"))}
     for memo in memos.values():
         memo.cache_clear()
     memoized = drive(seq + seq, Analyzer(max_entries=8))
     try:
-        for name, memo in memos.items():
-            setattr(analyzer, name, memo.__wrapped__)
+        for (module, name), memo in memos.items():
+            setattr(module, name, memo.__wrapped__)
         plain = drive(seq + seq, Analyzer(max_entries=8))
     finally:
-        for name, memo in memos.items():
-            setattr(analyzer, name, memo)
+        for (module, name), memo in memos.items():
+            setattr(module, name, memo)
     assert plain == memoized
 
 

@@ -135,6 +135,16 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+def target_path(target: str) -> str:
+    """A request target's path (``/a/b?q#f``), without its query and fragment."""
+    return target.partition("?")[0].partition("#")[0]
+
+
+def url_path(url: str) -> str:
+    """The path of an absolute URL, without its query and fragment."""
+    return "/" + target_path(url.partition("://")[2].partition("/")[2])
+
+
 def strip_fragment(url: str) -> str:
     return url.partition("#")[0]
 

@@ -154,7 +154,7 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
-        "comment": _comment(f, t, related, remedy, cookies, browser, notes),
+        "comment": _comment(_unlinked(f), cookies),
         "marked": marker if f.verdict == HIDDEN else "",
     }
     if notes:  # (absent: none; two empty lists on every flow cost the collector)
@@ -274,14 +274,29 @@ def spoken(browser: dict[str, Any]) -> str:
     return ""
 
 
-def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
-             remedy: dict[str, Any] | None, cookies: Cookies | None = None,
-             browser: dict[str, Any] | None = None,
-             notes: list[dict[str, Any]] | None = None) -> str:
+_LINKS = frozenset(("preflight", "actual"))  # related flows, by id (a comment never names them)
+
+
+def _unlinked(f: Finding) -> Finding:
+    """The finding without the ids of the flows it relates to: what its comment depends
+    on (the same for every flow of a repeated call)."""
+    for k, _ in f.related:
+        if k in _LINKS:
+            return f._replace(related=tuple(kv for kv in f.related if kv[0] not in _LINKS))
+    return f
+
+
+@lru_cache(maxsize=1024)
+def _comment(f: Finding, cookies: Cookies | None = None) -> str:
     """One line for flow.comment: the reason and the remedy's first step for a hidden
     response, plus the headers JavaScript cannot read (those worth naming) and
     browser-divergence warnings. Empty for a fine flow: the if_credentialed hint is not a
-    finding."""
+    finding. Memoized (an app repeats its calls: the same finding, the same line)."""
+    fields = tuple(sorted(f.fields)) if f.fields else ()
+    t = _texts(f, fields)
+    related = dict(f.related)
+    remedy = _remedy(f.remedy)
+    browser = _browser(f, fields)
     parts = []
     if t is not None and f.verdict == HIDDEN:
         said = f' (server says: "{remedy["server_says"]}")' if remedy and \
@@ -302,8 +317,8 @@ def _comment(f: Finding, t: Texts | None, related: dict[str, Any],
                      + (f" ({remedy['note']})" if remedy and remedy["note"]
                         and remedy["note"] != fix else ""))
     parts.extend("CORS warning: " + w for w in f.warnings)
-    parts.extend(f"CORS note ({', '.join(ENGINE_LABEL[Engine(e)] for e in n['engines'])}): "
-                 f"{n['note']}" for n in notes or ())
+    parts.extend(f"CORS note ({', '.join(ENGINE_LABEL[e] for e in n.engines)}): {n.text}"
+                 for n in f.engine_notes)
     if cookies is not None:
         line = _cookie_comment(cookies)
         if line:

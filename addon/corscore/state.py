@@ -26,6 +26,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from .checks import Failure
 from .cookies import Cookies, Stored
+from .http import url_path
 from .model import Finding
 from .remedy import Chain, Remedy
 from .reasons import SecurityIssue
@@ -159,8 +160,8 @@ class State:
     """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is
     how long the preflight cache and redirect chains are remembered; ``preflight_wait`` how long a pending
     preflight waits for its actual request. Pending preflights go in and out through
-    ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods
-    awaited: a request of another method (most requests) is ruled out in one lookup."""
+    ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods and
+    URL paths awaited: any other request (most requests) is ruled out in one lookup."""
 
     def __init__(self, max_entries: int, preflight_wait: float,
                  max_age: float = PREFLIGHT_CACHE_CAP) -> None:
@@ -168,7 +169,7 @@ class State:
         self.preflights: Table[Preflight] = Table(max_entries, max_age)
         self.hops: Table[Hop] = Table(max_entries, max_age)
         self._pending: Table[Pending] = Table(max_entries, preflight_wait)
-        self._methods: dict[str, int] = {}  # method awaited -> pending preflights
+        self._awaited: dict[tuple[str, str], int] = {}  # (method, path) awaited -> how many
         self._aged_at = float("-inf")
         self.jars = Jars(max(64, max_entries // 4))
         self.endpoints: Table[Seen] = Table(max(64, max_entries // 4), DAY)
@@ -183,14 +184,14 @@ class State:
         return len(self.preflights) + len(self._pending) + len(self.hops)
 
     def waiting(self) -> bool:
-        return bool(self._methods)
+        return bool(self._awaited)
 
     def is_pending(self, key: str) -> bool:
         return key in self._pending
 
-    def awaits(self, method: str) -> bool:
-        """Whether a pending preflight awaits a request of this method."""
-        return method in self._methods
+    def awaits(self, method: str, path: str) -> bool:
+        """Whether a pending preflight awaits a request of this method and URL path."""
+        return (method, path) in self._awaited
 
     def wait(self, p: Pending, ts: float) -> None:
         self._count(p, +1)
@@ -211,16 +212,16 @@ class State:
         return out
 
     def drain(self) -> list[Pending]:
-        self._methods.clear()
+        self._awaited.clear()
         return self._pending.drain()
 
     def _count(self, p: Pending, n: int) -> None:
-        method = p.finding.method
-        left = self._methods.get(method, 0) + n
+        awaited = (p.finding.method, url_path(p.finding.url))
+        left = self._awaited.get(awaited, 0) + n
         if left:
-            self._methods[method] = left
+            self._awaited[awaited] = left
         else:
-            del self._methods[method]
+            del self._awaited[awaited]
 
     def tick(self, now: float) -> None:
         """Age out the preflight cache and the redirect chains (at most once a second of
