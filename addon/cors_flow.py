@@ -11,10 +11,9 @@ from corscore import Exchange
 from corscore.http import REQUEST_HEADERS, RESPONSE_HEADERS, Req
 from corscore.security import Answer, Probe
 
-# The raw (lower-case) names of the headers the core reads: a flow's other headers are
-# never decoded.
+# The raw (lower-case) names of the request headers the core reads: a request's other
+# headers are never decoded.
 _REQUEST = {name.encode(): name for name in REQUEST_HEADERS}
-_RESPONSE = {name.encode(): name for name in RESPONSE_HEADERS}
 MAX_BODY = 4096  # a refused preflight's body is read only up to this size
 
 
@@ -25,6 +24,18 @@ def _lines(fields, wanted: dict[bytes, str]) -> list[tuple[str, str]]:
         if name is not None:
             out.append((name, value.decode("latin-1")))
     return out
+
+
+def _response(fields) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every response header's name, and the lines of those the core reads: one pass."""
+    names = []
+    lines = []
+    for raw, value in fields:
+        name = raw.decode("latin-1").lower()
+        names.append(name)
+        if name in RESPONSE_HEADERS:
+            lines.append((name, value.decode("latin-1")))
+    return names, lines
 
 
 def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
@@ -45,19 +56,21 @@ def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
             return None
     peer = getattr(flow.client_conn, "peername", None)
     client = str(peer[0]) if peer else ""
+    method = req.method
     if resp is None:
-        return Exchange.of(key=flow.id, method=req.method, url=req.url,
+        return Exchange.of(key=flow.id, method=method, url=req.url,
                            request_headers=request_lines, timestamp=req.timestamp_start or 0.0,
                            websocket=flow.websocket is not None, client=client)
+    status = resp.status_code
     body = None
-    if req.method == "OPTIONS" and not 200 <= resp.status_code < 300:
+    if method == "OPTIONS" and not 200 <= status < 300:
         body = _refusal(resp)
         if body:
             body = _scrub(body, req)
+    names, response_lines = _response(fields)
     return Exchange.of(
-        key=flow.id, method=req.method, url=req.url, request_headers=request_lines,
-        status=resp.status_code, response_headers=_lines(fields, _RESPONSE),
-        response_names=[raw.decode("latin-1").lower() for raw, _ in fields],
+        key=flow.id, method=method, url=req.url, request_headers=request_lines,
+        status=status, response_headers=response_lines, response_names=names,
         timestamp=req.timestamp_start or 0.0, websocket=flow.websocket is not None, body=body,
         client=client,
     )
