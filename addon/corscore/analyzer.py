@@ -51,10 +51,10 @@ def classify(ex: Exchange) -> str | None:
     navigation, no-cors, websocket, CONNECT, no Origin)."""
     if ex.websocket or ex.method == "CONNECT":
         return None
-    origin = ex.req(Req.ORIGIN)
+    origin = ex.request.get(Req.ORIGIN)
     if origin is None:
         return None
-    mode = ex.req(Req.SEC_FETCH_MODE)
+    mode = ex.request.get(Req.SEC_FETCH_MODE)
     if mode is not None and mode.lower() != "cors":
         return None
     target = origin_of(ex.url)
@@ -68,13 +68,13 @@ def classify(ex: Exchange) -> str | None:
 
 
 def _looks_like_navigation(ex: Exchange) -> bool:
-    if (ex.req(Req.SEC_FETCH_DEST) or "").lower() in _NAVIGATION_DESTS:
+    if (ex.request.get(Req.SEC_FETCH_DEST) or "").lower() in _NAVIGATION_DESTS:
         return True
-    if "websocket" in (ex.req(Req.UPGRADE) or "").lower():
+    if "websocket" in (ex.request.get(Req.UPGRADE) or "").lower():
         return True
-    if ex.req(Req.UPGRADE_INSECURE_REQUESTS) is not None:
+    if ex.request.get(Req.UPGRADE_INSECURE_REQUESTS) is not None:
         return True
-    return (ex.req(Req.ACCEPT) or "").lower().startswith("text/html")
+    return (ex.request.get(Req.ACCEPT) or "").lower().startswith("text/html")
 
 
 def _max_age(value: str | None) -> float:
@@ -211,7 +211,7 @@ class Analyzer:
         if classify(ex) != CORS:
             return updates
         st = self.state
-        pf = st.preflights.get((ex.req(Req.ORIGIN) or "", strip_fragment(ex.url), ex.method))
+        pf = st.preflights.get((ex.request.get(Req.ORIGIN) or "", strip_fragment(ex.url), ex.method))
         aw = st.settle(pf.key) if pf is not None else None
         if aw is not None:  # the browser accepted the preflight: no credentials asked for
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
@@ -228,9 +228,9 @@ class Analyzer:
         st = self.state
         if ex.cookies is not None or ex.set_cookies:
             st.cookie_flows += 1
-        elif ex.resp(Resp.ACAC) == "true":
+        elif ex.response.get(Resp.ACAC) == "true":
             st.credentialed_responses += 1
-        browser = classify_client(ex.req(Req.USER_AGENT))
+        browser = classify_client(ex.request.get(Req.USER_AGENT))
         cookies = self._cookies(ex, kind, browser) if self.cookies else None
         if kind is None:
             return [Update(ex.key, None, handle, cookies)] if cookies is not None else []
@@ -252,14 +252,14 @@ class Analyzer:
     def _preflight(self, ex: Exchange, handle: object, cookies: Cookies | None,
                    browser: Browser) -> Finding:
         st = self.state
-        origin = ex.req(Req.ORIGIN) or ""
-        req = parse_preflight_request(origin, ex.req(Req.ACRM) or "", ex.req(Req.ACRH),
-                                      ex.req(Req.ACRPN))
+        origin = ex.request.get(Req.ORIGIN) or ""
+        req = parse_preflight_request(origin, ex.request.get(Req.ACRM) or "", ex.request.get(Req.ACRH),
+                                      ex.request.get(Req.ACRPN))
         url = strip_fragment(ex.url)
         hop = st.hops.get((url, req.method))
-        location = ex.resp(Resp.LOCATION)
-        values = (ex.status, location, ex.resp(Resp.ACAO), ex.resp(Resp.ACAC),
-                  ex.resp(Resp.ACAM), ex.resp(Resp.ACAH), ex.resp(Resp.ACAPN))
+        location = ex.response.get(Resp.LOCATION)
+        values = (ex.status, location, ex.response.get(Resp.ACAO), ex.response.get(Resp.ACAC),
+                  ex.response.get(Resp.ACAM), ex.response.get(Resp.ACAH), ex.response.get(Resp.ACAPN))
         notes = _hop_origin_notes(req, values, hop) if hop is not None else ()
         if hop is not None and origin != hop.next_origin and not (
                 hop.next_origin == "null" and hop.chain.taint is not None
@@ -272,8 +272,8 @@ class Analyzer:
         def remedy(creds: str):
             return for_preflight(origin, req.method, req.headers, redact_url(ex.url), ex.status,
                                  location, values[2], values[3], values[4], values[5],
-                                 ex.resp(Resp.VARY), creds, hop.chain if hop else None,
-                                 recognise(ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY),
+                                 ex.response.get(Resp.VARY), creds, hop.chain if hop else None,
+                                 recognise(ex.response.get(Resp.SERVER), ex.response.get(Resp.X_POWERED_BY),
                                            ex.body), ex.body)
 
         f = Finding(verdict=EXPOSED, role="preflight", origin=origin, url=redact_url(ex.url),
@@ -300,7 +300,7 @@ class Analyzer:
                            remedy=only_with_credentials(remedy(MAYBE)))
             fail_later = fail_incl._replace(fields=(*fail_incl.fields, ("status", str(ex.status))))
             st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies), ex.timestamp)
-        max_age = _max_age(ex.resp(Resp.MAX_AGE))
+        max_age = _max_age(ex.response.get(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
                           ex.timestamp)
@@ -322,7 +322,7 @@ class Analyzer:
     # -- actual requests and redirect hops
     def _actual(self, ex: Exchange, browser: Browser) -> Finding:
         st = self.state
-        origin = ex.req(Req.ORIGIN) or ""
+        origin = ex.request.get(Req.ORIGIN) or ""
         url = strip_fragment(ex.url)
         hop = st.hops.pop((url, ex.method))
         if hop is not None and hop.next_origin != origin:
@@ -334,13 +334,13 @@ class Analyzer:
             include = True
             if not evidence:
                 evidence = (f"carried from hop 1 of the redirect chain ({'; '.join(hop.evidence)})",)
-        location = ex.resp(Resp.LOCATION)
-        aceh = ex.resp(Resp.ACEH)
+        location = ex.response.get(Resp.LOCATION)
+        aceh = ex.response.get(Resp.ACEH)
         hop_index = hop.hop if hop is not None else 1
         f = judge_actual(origin, redact_url(ex.url), ex.method, ex.status, location,
-                         ex.resp(Resp.ACAO), ex.resp(Resp.ACAC), aceh, ex.response_names,
+                         ex.response.get(Resp.ACAO), ex.response.get(Resp.ACAC), aceh, ex.response_names,
                          evidence, include, hop_index, hop.chain if hop is not None else None,
-                         ex.resp(Resp.VARY), ex.resp(Resp.SERVER), ex.resp(Resp.X_POWERED_BY),
+                         ex.response.get(Resp.VARY), ex.response.get(Resp.SERVER), ex.response.get(Resp.X_POWERED_BY),
                          browser, ex.acao_lines)
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
@@ -380,11 +380,11 @@ class Analyzer:
     # -- security
     def _security(self, ex: Exchange) -> tuple[SecurityFinding, ...]:
         """What this response proves, and what the endpoint's responses so far show."""
-        acao = ex.resp(Resp.ACAO)
+        acao = ex.response.get(Resp.ACAO)
         if acao is None:
             return ()
-        origin = ex.req(Req.ORIGIN) or ""
-        acac = ex.resp(Resp.ACAC)
+        origin = ex.request.get(Req.ORIGIN) or ""
+        acac = ex.response.get(Resp.ACAC)
         out = passive(redact_url(ex.url), origin, acao, acac) if acac == "true" and (
             acao in ("*", "null") or acao.startswith("http:") and ex.url.startswith("https:")) \
             else ()
@@ -400,8 +400,8 @@ class Analyzer:
         if origin not in seen.origins:
             seen = seen._replace(origins=(*seen.origins, origin)[-ORIGINS_KEPT:])
         seen = seen._replace(credentialed=seen.credentialed or acac == "true")
-        more = seen_origins(url, seen.origins, seen.credentialed, ex.resp(Resp.VARY),
-                            ex.resp(Resp.CACHE_CONTROL), seen.said)
+        more = seen_origins(url, seen.origins, seen.credentialed, ex.response.get(Resp.VARY),
+                            ex.response.get(Resp.CACHE_CONTROL), seen.said)
         if more:
             seen = seen._replace(said=seen.said | {m.issue for m in more})
         table.put(key, seen, ex.timestamp)
@@ -413,9 +413,9 @@ class Analyzer:
         (``probe_answer``). Sends nothing: the caller does."""
         if classify(ex) != CORS or ex.status is None:
             return ()
-        origin = ex.req(Req.ORIGIN) or ""
+        origin = ex.request.get(Req.ORIGIN) or ""
         credentialed = (ex.cookies is not None or ex.authorization is not None
-                        or ex.resp(Resp.ACAC) == "true")
+                        or ex.response.get(Resp.ACAC) == "true")
         url = redact_url(ex.url)
         key = endpoint(url)
         st = self.state
@@ -485,9 +485,9 @@ class Analyzer:
         if not candidates and not ex.set_cookies:
             return None  # nothing known of this site, nothing set: nothing to say
         rkind = _request_kind(ex)
-        origin = ex.req(Req.ORIGIN)
-        ctx = cookie_context(scheme, host, path, rkind, origin, ex.req(Req.REFERER),
-                             ex.req(Req.SEC_FETCH_SITE))
+        origin = ex.request.get(Req.ORIGIN)
+        ctx = cookie_context(scheme, host, path, rkind, origin, ex.request.get(Req.REFERER),
+                             ex.request.get(Req.SEC_FETCH_SITE))
         sent = frozenset(ex.cookies or ())
         policy = POLICIES.get(browser.engine, CHROMIUM)
         if policy.third_party == INFER and ctx.third_party and not jar.third_party_allowed and any(
@@ -567,9 +567,9 @@ _SEND_REASONS = frozenset((CR.SchemefulSameSiteLax, CR.SchemefulSameSiteStrict,
 
 
 def _request_kind(ex: Exchange) -> str:
-    mode = (ex.req(Req.SEC_FETCH_MODE) or "").lower()
+    mode = (ex.request.get(Req.SEC_FETCH_MODE) or "").lower()
     if mode == "navigate" or (not mode and _looks_like_navigation(ex)):
-        if (ex.req(Req.SEC_FETCH_DEST) or "").lower() in ("iframe", "frame", "embed", "object"):
+        if (ex.request.get(Req.SEC_FETCH_DEST) or "").lower() in ("iframe", "frame", "embed", "object"):
             return IFRAME
         return NAVIGATION if ex.method in ("GET", "HEAD") else FORM
     return FETCH
@@ -581,7 +581,7 @@ def _lead(ex: Exchange, kind: str | None, withheld: list[CookieNote],
     answered 401/403 or redirected to another origin (a login page), or a cookie refused
     on a credentialed CORS response."""
     status = ex.status or 0
-    location = ex.resp(Resp.LOCATION)
+    location = ex.response.get(Resp.LOCATION)
     away = (300 <= status < 400 and location is not None
             and origin_of(urljoin(ex.url, location)) not in (None, origin_of(ex.url)))
     if status in (401, 403) or away:

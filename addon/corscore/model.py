@@ -95,12 +95,6 @@ class Exchange(NamedTuple):
                    websocket, body_line(body) if body else None,
                    f"{client} {request.get(Req.USER_AGENT, '')}", set_cookies, acao_lines)
 
-    def req(self, name: str) -> str | None:
-        return self.request.get(name)
-
-    def resp(self, name: str) -> str | None:
-        return self.response.get(name) if self.response is not None else None
-
 
 class Finding(NamedTuple):
     """The verdict on one flow, rendered once into the dict every output uses
