@@ -257,17 +257,18 @@ class CorsCreds:
     def request(self, flow: http.HTTPFlow) -> None:
         if cors_flow.is_probe(flow):
             return  # our own probe: kept out of the analysis
-        ts = flow.request.timestamp_start or 0.0
+        req, a = flow.request, self.analyzer
+        ts = req.timestamp_start or 0.0
         if ts > self._clock[0]:
             self._clock = (ts, time.monotonic())
-        if not self.analyzer.waiting():
+        if not a.waiting():
             return  # only a preflight awaiting its actual request cares about requests
         try:
             ex = None
-            req = flow.request
-            if self.analyzer.awaits(req.method, target_path(req.path)) and self._wanted(flow):
+            method = req.method  # (the path only when a preflight awaits the method)
+            if a.awaits(method) and a.awaits(method, target_path(req.path)) and self._wanted(flow):
                 ex = cors_flow.read(flow, response=False)
-            updates = self.analyzer.request(ex) if ex else self.analyzer.expire(ts)
+            updates = a.request(ex) if ex else a.expire(ts)
             if updates:
                 self._apply(updates, flow)
         except Exception as e:  # never let a bad flow break the proxy

@@ -194,10 +194,10 @@ class Analyzer:
         """Whether a preflight awaits its actual request (only then do requests matter)."""
         return self.state.waiting()
 
-    def awaits(self, method: str, path: str) -> bool:
-        """Whether a preflight awaits a request of this method and URL path (``path``
-        without the query): only such a request can settle one (``request``); for the
-        others ``expire`` is all there is to do."""
+    def awaits(self, method: str, path: str | None = None) -> bool:
+        """Whether a preflight awaits a request of this method (and, given, this URL
+        path, without the query): only such a request can settle one (``request``); for
+        the others ``expire`` is all there is to do."""
         return self.state.awaits(method, path)
 
     def is_open(self, key: str) -> bool:

@@ -118,7 +118,11 @@ class Report:
             del self.groups[gkey]
 
     def _engine_counts(self, entry: dict[str, Any]) -> dict[str, int]:
-        return self.engines.setdefault(_engine(entry), {"cors_flows": 0, "hidden": 0})
+        engine = _engine(entry)
+        counts = self.engines.get(engine)
+        if counts is None:
+            counts = self.engines[engine] = {"cors_flows": 0, "hidden": 0}
+        return counts
 
     def _count_cookies(self, entry: dict[str, Any], sign: int) -> None:
         api = _api_key(entry["url"])

@@ -169,7 +169,7 @@ class State:
         self.preflights: Table[Preflight] = Table(max_entries, max_age)
         self.hops: Table[Hop] = Table(max_entries, max_age)
         self._pending: Table[Pending] = Table(max_entries, preflight_wait)
-        self._awaited: dict[tuple[str, str], int] = {}  # (method, path) awaited -> how many
+        self._awaited: dict[str, dict[str, int]] = {}  # method -> URL path -> how many
         self._aged_at = float("-inf")
         self.jars = Jars(max(64, max_entries // 4))
         self.endpoints: Table[Seen] = Table(max(64, max_entries // 4), DAY)
@@ -189,9 +189,10 @@ class State:
     def is_pending(self, key: str) -> bool:
         return key in self._pending
 
-    def awaits(self, method: str, path: str) -> bool:
-        """Whether a pending preflight awaits a request of this method and URL path."""
-        return (method, path) in self._awaited
+    def awaits(self, method: str, path: str | None = None) -> bool:
+        """Whether a pending preflight awaits a request of this method (and URL path)."""
+        paths = self._awaited.get(method)
+        return paths is not None and (path is None or path in paths)
 
     def wait(self, p: Pending, ts: float) -> None:
         self._count(p, +1)
@@ -216,12 +217,15 @@ class State:
         return self._pending.drain()
 
     def _count(self, p: Pending, n: int) -> None:
-        awaited = (p.finding.method, url_path(p.finding.url))
-        left = self._awaited.get(awaited, 0) + n
+        method, path = p.finding.method, url_path(p.finding.url)
+        paths = self._awaited.setdefault(method, {})
+        left = paths.get(path, 0) + n
         if left:
-            self._awaited[awaited] = left
+            paths[path] = left
         else:
-            del self._awaited[awaited]
+            del paths[path]
+            if not paths:
+                del self._awaited[method]
 
     def tick(self, now: float) -> None:
         """Age out the preflight cache and the redirect chains (at most once a second of
