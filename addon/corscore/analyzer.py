@@ -44,6 +44,7 @@ CORS = "cors"
 PREFLIGHT = "preflight"
 PREFLIGHT_CACHE_DEFAULT = 5.0  # seconds, when Access-Control-Max-Age is absent
 _NAVIGATION_DESTS = frozenset(("document", "iframe", "frame", "embed", "object"))
+_FRAME_DESTS = frozenset(("iframe", "frame", "embed", "object"))
 
 
 def classify(ex: Exchange) -> str | None:
@@ -211,7 +212,8 @@ class Analyzer:
         if classify(ex) != CORS:
             return updates
         st = self.state
-        pf = st.preflights.get((ex.request.get(Req.ORIGIN) or "", strip_fragment(ex.url), ex.method))
+        origin = ex.request.get(Req.ORIGIN) or ""
+        pf = st.preflights.get((origin, strip_fragment(ex.url), ex.method))
         aw = st.settle(pf.key) if pf is not None else None
         if aw is not None:  # the browser accepted the preflight: no credentials asked for
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
@@ -251,15 +253,15 @@ class Analyzer:
     # -- preflights
     def _preflight(self, ex: Exchange, handle: object, cookies: Cookies | None,
                    browser: Browser) -> Finding:
-        st = self.state
-        origin = ex.request.get(Req.ORIGIN) or ""
-        req = parse_preflight_request(origin, ex.request.get(Req.ACRM) or "", ex.request.get(Req.ACRH),
-                                      ex.request.get(Req.ACRPN))
+        st, rq, rs = self.state, ex.request, ex.response
+        origin = rq.get(Req.ORIGIN) or ""
+        req = parse_preflight_request(origin, rq.get(Req.ACRM) or "", rq.get(Req.ACRH),
+                                      rq.get(Req.ACRPN))
         url = strip_fragment(ex.url)
         hop = st.hops.get((url, req.method))
-        location = ex.response.get(Resp.LOCATION)
-        values = (ex.status, location, ex.response.get(Resp.ACAO), ex.response.get(Resp.ACAC),
-                  ex.response.get(Resp.ACAM), ex.response.get(Resp.ACAH), ex.response.get(Resp.ACAPN))
+        location = rs.get(Resp.LOCATION)
+        values = (ex.status, location, rs.get(Resp.ACAO), rs.get(Resp.ACAC), rs.get(Resp.ACAM),
+                  rs.get(Resp.ACAH), rs.get(Resp.ACAPN))
         notes = _hop_origin_notes(req, values, hop) if hop is not None else ()
         if hop is not None and origin != hop.next_origin and not (
                 hop.next_origin == "null" and hop.chain.taint is not None
@@ -272,8 +274,8 @@ class Analyzer:
         def remedy(creds: str):
             return for_preflight(origin, req.method, req.headers, redact_url(ex.url), ex.status,
                                  location, values[2], values[3], values[4], values[5],
-                                 ex.response.get(Resp.VARY), creds, hop.chain if hop else None,
-                                 recognise(ex.response.get(Resp.SERVER), ex.response.get(Resp.X_POWERED_BY),
+                                 rs.get(Resp.VARY), creds, hop.chain if hop else None,
+                                 recognise(rs.get(Resp.SERVER), rs.get(Resp.X_POWERED_BY),
                                            ex.body), ex.body)
 
         f = Finding(verdict=EXPOSED, role="preflight", origin=origin, url=redact_url(ex.url),
@@ -321,7 +323,7 @@ class Analyzer:
 
     # -- actual requests and redirect hops
     def _actual(self, ex: Exchange, browser: Browser) -> Finding:
-        st = self.state
+        st, rs = self.state, ex.response
         origin = ex.request.get(Req.ORIGIN) or ""
         url = strip_fragment(ex.url)
         hop = st.hops.pop((url, ex.method))
@@ -333,14 +335,14 @@ class Analyzer:
         if hop is not None and hop.include:
             include = True
             if not evidence:
-                evidence = (f"carried from hop 1 of the redirect chain ({'; '.join(hop.evidence)})",)
-        location = ex.response.get(Resp.LOCATION)
-        aceh = ex.response.get(Resp.ACEH)
+                evidence = ("carried from hop 1 of the redirect chain "
+                            f"({'; '.join(hop.evidence)})",)
+        location = rs.get(Resp.LOCATION)
         hop_index = hop.hop if hop is not None else 1
         f = judge_actual(origin, redact_url(ex.url), ex.method, ex.status, location,
-                         ex.response.get(Resp.ACAO), ex.response.get(Resp.ACAC), aceh, ex.response_names,
+                         rs.get(Resp.ACAO), rs.get(Resp.ACAC), rs.get(Resp.ACEH), ex.response_names,
                          evidence, include, hop_index, hop.chain if hop is not None else None,
-                         ex.response.get(Resp.VARY), ex.response.get(Resp.SERVER), ex.response.get(Resp.X_POWERED_BY),
+                         rs.get(Resp.VARY), rs.get(Resp.SERVER), rs.get(Resp.X_POWERED_BY),
                          browser, ex.acao_lines)
         if f.role == "redirect" and f.verdict == EXPOSED and location is not None:
             self._expect_hop(ex, origin, location, include, evidence, hop, hop_index)
@@ -569,7 +571,7 @@ _SEND_REASONS = frozenset((CR.SchemefulSameSiteLax, CR.SchemefulSameSiteStrict,
 def _request_kind(ex: Exchange) -> str:
     mode = (ex.request.get(Req.SEC_FETCH_MODE) or "").lower()
     if mode == "navigate" or (not mode and _looks_like_navigation(ex)):
-        if (ex.request.get(Req.SEC_FETCH_DEST) or "").lower() in ("iframe", "frame", "embed", "object"):
+        if (ex.request.get(Req.SEC_FETCH_DEST) or "").lower() in _FRAME_DESTS:
             return IFRAME
         return NAVIGATION if ex.method in ("GET", "HEAD") else FORM
     return FETCH

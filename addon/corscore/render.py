@@ -48,6 +48,13 @@ def _texts(f: Finding, fields: tuple[tuple[str, str], ...]) -> Texts | None:
                  ", ".join(f.credentials) or "credentials: include", f.method, fields)
 
 
+@lru_cache(maxsize=1024)
+def _message(url: str, origin: str, console: str) -> str:
+    """Chromium's console message (one string for every flow of a repeated call)."""
+    return (f"Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS "
+            f"policy: {console}")
+
+
 def _hint(f: Finding, hint: Failure, browser: Browser) -> dict[str, Any]:
     t = texts(hint.reason, f.origin, hint.parameter, "credentials: 'include'", f.method,
               tuple(sorted(hint.fields)))
@@ -137,8 +144,7 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         "credentials_mode": f.credentials_mode,
         "failed_parameter": (f.failed_parameter[:MAX_VALUE]
                              if f.failed_parameter is not None else None),
-        "message": (f"Access to fetch at '{f.url}' from origin '{f.origin}' has been blocked "
-                    f"by CORS policy: {t.console}") if t is not None else None,
+        "message": _message(f.url, f.origin, t.console) if t is not None else None,
         "explanation": t.explanation or None if t is not None else None,
         "fix": t.fix or None if t is not None else None,
         "fix_headers": list(t.fix_headers) if t is not None else [],
