@@ -29,10 +29,29 @@ XVFB = shutil.which("Xvfb")
 RESULT = "CORSCREDS-RESULT "  # the page logs its outcome with this prefix
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def _alive_in_group(pgid: int) -> bool:
+    """Whether a process of this group is still running (not a zombie: a zombie holds
+    no file descriptor, so no connection, and only waits for PID 1 to reap it)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()  # after "pid (comm)": state, ppid, pgrp, …
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 10.0, zombies_ok: bool = False) -> None:
     """Stop a process group started with start_new_session, by PID: the leader first
     (SIGTERM, then SIGKILL), then whatever of the group lingers (a browser's helper
-    processes holding connections to the proxy open would stall its shutdown)."""
+    processes holding connections to the proxy open would stall its shutdown).
+    ``zombies_ok``: done once only zombies are left (they hold no connection), instead of
+    waiting until PID 1 has reaped them too."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if proc.poll() is not None:
             break
@@ -50,6 +69,8 @@ def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             return  # the whole group is gone
+        if zombies_ok and not _alive_in_group(proc.pid):
+            return  # what is left holds nothing open
         time.sleep(0.05)
 
 
@@ -340,7 +361,7 @@ def webkit_run(display: str, proxy_port: int, url: str, timeout: float = 20.0) -
         done.wait(timeout)
         time.sleep(0.1)
     finally:
-        _stop(proc)
+        _stop(proc, zombies_ok=True)  # (one process a case: waiting for PID 1 cost 1.3 s each)
         reader.join(5)
         shutil.rmtree(home, ignore_errors=True)
     return (result[0] if result else None), lines
