@@ -31,7 +31,7 @@ import cors_contentview
 import cors_flow
 from cors_capture import ReadErrorExplainer, SaveDeferral
 from corscore import Analyzer, Update
-from corscore.http import redact_url, target_path
+from corscore.http import redact_url, without_query
 from corscore.render import KEY, explain, log_line, remedy_text, render, with_security
 from corscore.report import Report
 from corscore.state import Repeats
@@ -266,7 +266,7 @@ class CorsCreds:
         try:
             ex = None
             method = req.method  # (the path only when a preflight awaits the method)
-            if a.awaits(method) and a.awaits(method, target_path(req.path)) and self._wanted(flow):
+            if a.awaits(method) and a.awaits(method, without_query(req.path)) and self._wanted(flow):
                 ex = cors_flow.read(flow, response=False)
             updates = a.request(ex) if ex else a.expire(ts)
             if updates:
@@ -414,7 +414,7 @@ class CorsCreds:
                     ctx.master.addons.trigger(hooks.UpdateHook([flow]))
 
     def _log(self, meta: dict) -> None:
-        api = meta["url"].split("?", 1)[0]
+        api = without_query(meta["url"])
         full, n = self.repeats.see((meta["origin"], api, meta["reason"], meta["verdict"]))
         level = logging.WARNING if meta["verdict"] in ("hidden", None) or (
             meta["cookies"] or {}).get("lead") or any(
@@ -447,7 +447,7 @@ class CorsCreds:
                 self.analyzer.probe_answer(flow.id, p.label, None)
             return 0
         self._probe_queue.extend(cors_flow.probe_flow(flow, p) for p in probes)
-        logger.info(f"[cors] probing {redact_url(flow.request.url).split('?')[0]}: "
+        logger.info(f"[cors] probing {without_query(redact_url(flow.request.url))}: "
                     f"{len(probes)} forged origins")
         return 1
 
@@ -478,7 +478,7 @@ class CorsCreds:
         meta = with_security(meta, found)
         annotate(flow, meta)
         self.report.add(flow.id, meta, flow.request.timestamp_start or 0.0)
-        logger.info(f"[cors] probe of {meta['url'].split('?')[0]}: " + (
+        logger.info(f"[cors] probe of {without_query(meta['url'])}: " + (
             ", ".join(f"{s.issue} ({s.severity})" for s in found) or "no forged origin trusted"))
         if found:
             self._log(meta)

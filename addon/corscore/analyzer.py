@@ -30,12 +30,13 @@ from .cookies import (
     CookieNote, context as cookie_context, deletes, note, refusal, registrable, split_url,
     stored, withholding)
 from .engines import Browser, Engine, EngineNote, classify as classify_client
-from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userinfo
+from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userinfo, \
+    without_query
 from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
 from .reasons import CookieReason as CR, CorsError as E
 from .remedy import MAYBE, YES, Chain, for_preflight, for_response, \
     next_method, only_with_credentials, recognise, tainted, worth_naming
-from .security import Answer, Probe, SecurityFinding, conclude, endpoint, passive, plan, \
+from .security import Answer, Probe, SecurityFinding, conclude, passive, plan, \
     reflected, seen_origins
 from .state import ORIGINS_KEPT, PREFLIGHT_CACHE_CAP, Hop, Pending, Preflight, ProbeRun, \
     Seen, State
@@ -302,7 +303,7 @@ class Analyzer:
                            remedy=only_with_credentials(remedy(MAYBE)))
             fail_later = fail_incl._replace(fields=(*fail_incl.fields, ("status", str(ex.status))))
             st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies), ex.timestamp)
-        max_age = _max_age(ex.response.get(Resp.MAX_AGE))
+        max_age = _max_age(rs.get(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
                           ex.timestamp)
@@ -392,7 +393,7 @@ class Analyzer:
             else ()
         if acao != origin:
             return out
-        key = endpoint(ex.url)  # (the state's key; what is shown is redacted)
+        key = without_query(ex.url)  # (the state's key; what is shown is redacted)
         table = self.state.endpoints
         seen = table.get(key) or Seen((), False)
         if origin in seen.origins and (seen.credentialed or acac != "true") or \
@@ -419,7 +420,7 @@ class Analyzer:
         credentialed = (ex.cookies is not None or ex.authorization is not None
                         or ex.response.get(Resp.ACAC) == "true")
         url = redact_url(ex.url)
-        key = endpoint(url)
+        key = without_query(url)
         st = self.state
         if not credentialed or origin_of(origin) != origin or (key in st.probed and not force):
             return ()

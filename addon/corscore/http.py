@@ -135,14 +135,15 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
-def target_path(target: str) -> str:
-    """A request target's path (``/a/b?q#f``), without its query and fragment."""
-    return target.partition("?")[0].partition("#")[0]
+def without_query(url: str) -> str:
+    """A URL or request target (``/a/b?q#f``) without its query and fragment: an API
+    endpoint, or a path."""
+    return url.partition("?")[0].partition("#")[0]
 
 
 def url_path(url: str) -> str:
     """The path of an absolute URL, without its query and fragment."""
-    return "/" + target_path(url.partition("://")[2].partition("/")[2])
+    return "/" + without_query(url.partition("://")[2].partition("/")[2])
 
 
 def strip_fragment(url: str) -> str:

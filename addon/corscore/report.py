@@ -12,6 +12,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from .http import without_query
 from .render import fix_line, remedy_text
 
 SCHEMA = "cors-creds-report/1"
@@ -32,11 +33,6 @@ def _engine(entry: dict[str, Any]) -> str:
 
 def _engines(counts: dict[str, int]) -> str:
     return ", ".join(f"{e} {n}" for e, n in sorted(counts.items()) if n > 0)
-
-
-def _api_key(url: str) -> str:
-    """The URL without query and fragment (the report's URLs are already redacted)."""
-    return url.partition("?")[0].partition("#")[0]
 
 
 class Report:
@@ -100,7 +96,7 @@ class Report:
         self._engine_counts(entry)["hidden"] += sign
         if entry["credentials_mode"] == "include":
             self.counts["hidden_credentialed"] += sign
-        gkey = (entry["origin"], _api_key(entry["url"]), entry["reason"])
+        gkey = (entry["origin"], without_query(entry["url"]), entry["reason"])
         group = self.groups.get(gkey)
         if group is None:
             if sign < 0:
@@ -125,7 +121,7 @@ class Report:
         return counts
 
     def _count_cookies(self, entry: dict[str, Any], sign: int) -> None:
-        api = _api_key(entry["url"])
+        api = without_query(entry["url"])
         for what, key, count in (("refused", "rejected", "cookies_refused"),
                                  ("not sent", "withheld", "cookies_withheld")):
             for n in entry["cookies"][key]:
@@ -140,7 +136,7 @@ class Report:
 
     def _count_security(self, entry: dict[str, Any], sec: dict[str, Any], sign: int) -> None:
         self.counts[f"security_{sec['severity']}"] += sign
-        key = (_api_key(entry["url"]), sec["issue"], sec["severity"], sec["confidence"])
+        key = (without_query(entry["url"]), sec["issue"], sec["severity"], sec["confidence"])
         row = self.security.pop(key, None) or [0, sec["detail"], sec["fix"]]
         row[0] += sign
         if row[0] > 0:

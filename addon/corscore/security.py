@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .cookies import registrable, split_url
-from .http import HTTP_WHITESPACE, origin_of
+from .http import HTTP_WHITESPACE, origin_of, without_query
 from .reasons import HIGH, LOW, MEDIUM, SECURITY_ISSUES, SecurityIssue as S, render as fill
 
 PROBE_HOST = "cors-creds-probe.example"  # .example: reserved, never anyone's site
@@ -46,11 +46,6 @@ def _finding(issue: S, fields: dict[str, str], evidence: dict[str, str],
                            "proof" if proof else "evidence")
 
 
-def endpoint(url: str) -> str:
-    """scheme://host[:port]/path: an API endpoint, without query (the URL is redacted)."""
-    return url.partition("#")[0].partition("?")[0]
-
-
 def _vary_origin(vary: str | None) -> bool:
     return vary is not None and any(
         v.strip(HTTP_WHITESPACE).lower() in ("origin", "*") for v in vary.split(","))
@@ -64,7 +59,7 @@ def _not_shared(cache_control: str | None) -> bool:
 
 def _page_fields(url: str, page: str) -> dict[str, str]:
     scheme, host, _ = split_url(page) if page not in ("", "null") else ("", "", "")
-    return {"endpoint": endpoint(url), "page": page, "site": registrable(host) or host}
+    return {"endpoint": without_query(url), "page": page, "site": registrable(host) or host}
 
 
 def passive(url: str, origin: str, acao: str | None, acac: str | None) -> tuple[SecurityFinding, ...]:
@@ -106,7 +101,7 @@ def seen_origins(url: str, origins: tuple[str, ...], credentialed: bool, vary: s
     out = []
     shown = ", ".join(origins[:5]) + (" …" if len(origins) > 5 else "")
     sites = {registrable(split_url(o)[1]) or split_url(o)[1] for o in origins}
-    fields = {"endpoint": endpoint(url), "count": str(len(origins)), "origins": shown,
+    fields = {"endpoint": without_query(url), "count": str(len(origins)), "origins": shown,
               "page": origins[-1] if origins else "", "site": ""}
     if credentialed and len(sites) >= SEVERAL_SITES and S.OriginReflected not in said:
         out.append(_finding(S.OriginReflected, fields, {"origins": shown}, seen=True,
