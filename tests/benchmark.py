@@ -320,18 +320,19 @@ def resolution(label: str, speed: dict[str, list[float]], per_cpu: dict[str, lis
 
 
 def _fresh_state(addon) -> None:
-    """This addon as at start, as mitmdump runs it without a report file (counts only)."""
+    """This addon as at start, as mitmdump runs it without a report file (counts only):
+    a new analyzer and report, and every memo of the core emptied."""
+    import corscore
     from corscore import Analyzer
-    from corscore.analyzer import judge_actual
-    from corscore.checks import judge_preflight
-    from corscore.render import texts
     from corscore.report import Report
 
     addon.analyzer = Analyzer(max_entries=addon.analyzer.max_entries)
     addon.report = Report(max_flows=0)
-    judge_preflight.cache_clear()
-    judge_actual.cache_clear()
-    texts.cache_clear()
+    for name, module in vars(corscore).items():
+        if name[:1] != "_" and isinstance(module, type(corscore)):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
 
 
 def breakdown(cap: str, flows: int, runs: int = 3) -> None:
