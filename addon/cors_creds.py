@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Optional
 
@@ -283,7 +284,7 @@ class CorsCreds:
             a = self.analyzer
             ex = cors_flow.read(flow, cookies=a.cookies, every=a.knows_cookies())
             if ex is not None:
-                self._apply(a.response(ex, flow), flow)
+                self._apply(a.response(ex, self._handle(flow)), flow)
                 if self.probing and flow.live:
                     self._queue_probes(flow, a.probe_plan(ex, flow))
         except Exception as e:
@@ -327,7 +328,7 @@ class CorsCreds:
         for u in final.values():
             meta = render(u.finding, self.marker, u.cookies, u.security)
             annotate(u.handle, meta)
-            self.report.add(u.key, meta, u.handle.request.timestamp_start or 0.0)
+            self.report.add(u.key, meta, u.timestamp)
         ctx.master.addons.trigger(hooks.UpdateHook([u.handle for u in final.values()]))
         return sum(1 for u in final.values() if u.finding is not None and u.finding.hidden)
 
@@ -396,18 +397,29 @@ class CorsCreds:
             except Exception as e:
                 self._internal_error(None, e)
 
+    def _handle(self, flow: http.HTTPFlow):
+        """What the core keeps of a flow whose verdict may change later (a preflight
+        awaiting its actual request): the flow itself while something else can still see
+        it (an addon handling update: mitmweb's or the console's view, a script; a -w
+        write held back), else a weak reference. Plain mitmdump drops a flow once its
+        hooks ran; holding it for the preflight wait moved whole flows into the
+        collector's oldest generation (measured with the benchmark's instruction count)."""
+        return flow if self._listened or self.deferral is not None else weakref.ref(flow)
+
     def _apply(self, updates: list[Update], current: http.HTTPFlow | None = None) -> None:
-        """Annotate each updated flow; a final finding goes to the report, a noteworthy
-        one to the log; an earlier flow changed is announced (update event, when anyone
-        listens) and, if its -w write was held back, written."""
-        for key, finding, flow, cookies, security in updates:
+        """Annotate each updated flow (gone: nothing can see it); a final finding goes to
+        the report, a noteworthy one to the log; an earlier flow changed is announced
+        (update event, when anyone listens) and, if its -w write was held back, written."""
+        for key, finding, handle, cookies, security, ts in updates:
+            flow = handle() if type(handle) is weakref.ref else handle
             meta = render(finding, self.marker, cookies, security)
-            annotate(flow, meta)
+            if flow is not None:
+                annotate(flow, meta)
             if finding is None or not finding.open:
-                self.report.add(key, meta, flow.request.timestamp_start or 0.0)
+                self.report.add(key, meta, ts)
             if meta["comment"]:
                 self._log(meta)
-            if flow is not current:
+            if flow is not current and flow is not None:
                 if self.deferral is not None:
                     self.deferral.release(flow)
                 if self._listened:

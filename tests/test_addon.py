@@ -282,6 +282,48 @@ def test_update_events_only_when_an_addon_listens(addon):
     asyncio.run(body())
 
 
+def test_a_pending_flow_nobody_else_keeps_is_not_held(addon, tmp_path, caplog):
+    """Plain mitmdump drops a flow once its hooks ran: a preflight awaiting its actual
+    request does not keep its flow alive, and its settled verdict still reaches the log
+    and the report, with the flow's time. With an addon handling update, the flow is
+    kept (the event needs it)."""
+    import asyncio
+    import gc
+    import json
+    import weakref
+
+    caplog.set_level("INFO")
+    report = tmp_path / "r.json"
+
+    async def body():
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, cors_creds_report=str(report), cors_creds_log_repeats=0)
+            addon.running()
+            pf = run(addon, credentials_only_preflight())
+            pf_id, gone = pf.id, weakref.ref(pf)
+            del pf
+            gc.collect()
+            assert gone() is None and addon.analyzer.is_open(pf_id)
+            run(addon, cors_flow(resp=[("Access-Control-Allow-Origin", PAGE)], ts=200.0))
+            assert not addon.analyzer.is_open(pf_id)
+            assert addon.report.counts["hidden_credentialed"] == 1
+            spy = UpdateSpy()
+            tctx.master.addons.add(spy)
+            tctx.configure(addon, cors_creds_log_repeats=1)  # any option change re-checks
+            kept = weakref.ref(run(addon, credentials_only_preflight()))
+            gc.collect()
+            flow = kept()  # the addon kept it
+            assert flow is not None
+            addon.done()
+            assert spy.events == [[flow.id]] and flow.marked == ":no_entry:"
+            entries = {e["flow"]: e for e in json.loads(report.read_text())["flows"]}
+            assert entries[pf_id]["timestamp"] == 100.0 and entries[pf_id]["verdict"] == "hidden"
+
+    asyncio.run(body())
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[cors] PUT ")]
+    assert len(logged) == 2 and all("PreflightInvalidAllowCredentials" in m for m in logged)
+
+
 def test_timer_settles_a_lone_preflight_and_announces_it(addon):
     """Live, no later flow comes: the 0.25 s timer ends the wait and sends the update."""
     import asyncio

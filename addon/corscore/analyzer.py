@@ -220,7 +220,7 @@ class Analyzer:
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
                                                                 ("actual", ex.key)),
                                                    credentials_mode=OMIT, remedy=None),
-                                  aw.handle, aw.cookies))
+                                  aw.handle, aw.cookies, (), aw.timestamp))
         return updates
 
     def response(self, ex: Exchange, handle: object = None) -> list[Update]:
@@ -236,12 +236,14 @@ class Analyzer:
         browser = classify_client(ex.request.get(Req.USER_AGENT))
         cookies = self._cookies(ex, kind, browser) if self.cookies else None
         if kind is None:
-            return [Update(ex.key, None, handle, cookies)] if cookies is not None else []
+            return ([Update(ex.key, None, handle, cookies, (), ex.timestamp)]
+                    if cookies is not None else [])
         if kind == PREFLIGHT:
             f = self._preflight(ex, handle, cookies, browser)
-            return [Update(ex.key, f, handle, cookies), *self.expire(ex.timestamp)]
+            return [Update(ex.key, f, handle, cookies, (), ex.timestamp),
+                    *self.expire(ex.timestamp)]
         f = self._actual(ex, browser)
-        return [Update(ex.key, f, handle, cookies, self._security(ex))]
+        return [Update(ex.key, f, handle, cookies, self._security(ex), ex.timestamp)]
 
     def expire(self, now: float) -> list[Update]:
         out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
@@ -302,7 +304,8 @@ class Analyzer:
                            related=(*f.related, ("awaiting_actual", True)),
                            remedy=only_with_credentials(remedy(MAYBE)))
             fail_later = fail_incl._replace(fields=(*fail_incl.fields, ("status", str(ex.status))))
-            st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies), ex.timestamp)
+            st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies, ex.timestamp),
+                    ex.timestamp)
         max_age = _max_age(rs.get(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
                           Preflight(ex.key, ex.timestamp, ex.timestamp + max_age, req.headers),
@@ -320,7 +323,7 @@ class Analyzer:
             reason=fail.reason, failed_parameter=fail.parameter,
             fields=(*fail.fields, *_not_sent(f.method)), confidence="inferred",
             remedy=aw.remedy)
-        return Update(aw.key, settled, aw.handle, aw.cookies)
+        return Update(aw.key, settled, aw.handle, aw.cookies, (), aw.timestamp)
 
     # -- actual requests and redirect hops
     def _actual(self, ex: Exchange, browser: Browser) -> Finding:

@@ -139,3 +139,4 @@ class Update(NamedTuple):
     handle: object = None
     cookies: Cookies | None = None
     security: tuple[SecurityFinding, ...] = ()  # what this exchange shows (security.py)
+    timestamp: float = 0.0  # the exchange's (its request's) time, as given

@@ -115,6 +115,7 @@ class Pending(NamedTuple):
     handle: Any
     remedy: Remedy | None = None  # the remedy once it is known the page sent credentials
     cookies: Cookies | None = None  # the flow's cookie findings, kept with it
+    timestamp: float = 0.0  # the preflight's time
 
 
 class Hop(NamedTuple):
