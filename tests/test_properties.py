@@ -55,6 +55,7 @@ method_st = st.sampled_from(["GET", "PUT", "OPTIONS", "POST", "patch", "DELETE",
 url_st = st.sampled_from([
     "http://127.0.0.1:9000/a", "http://127.0.0.2:9000/b?token=x", "http://127.0.0.1:8000/same",
     "https://example.test/p", "http://[::1]:9/x", "http://127.0.0.1:9000/next",
+    "http://127.0.0.1:80/port80", "https://example.test:8443/p", "https://example.test:80/p",
 ])
 status_st = st.one_of(st.none(), st.sampled_from([200, 204, 301, 302, 307, 403, 500]))
 
