@@ -160,7 +160,7 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
-        "comment": _comment(_unlinked(f), cookies),
+        "comment": _comment(_unlinked(f), cookies) if _says(f, cookies) else "",
         "marked": marker if f.verdict == HIDDEN else "",
     }
     if notes:  # (absent: none; two empty lists on every flow cost the collector)
@@ -290,6 +290,12 @@ def _unlinked(f: Finding) -> Finding:
         if k in _LINKS:
             return f._replace(related=tuple(kv for kv in f.related if kv[0] not in _LINKS))
     return f
+
+
+def _says(f: Finding, cookies: Cookies | None) -> bool:
+    """Whether the comment has anything to say (most flows of an app that works: not)."""
+    return bool(f.verdict == HIDDEN and f.reason is not None or f.noted_headers or f.warnings
+                or f.engine_notes or cookies is not None)
 
 
 @lru_cache(maxsize=1024)
