@@ -137,6 +137,7 @@ def test_the_memo_never_changes_an_output(seq):
     functions."""
     memos = {(module, name): getattr(module, name) for module, name in
              ((analyzer, "judge_preflight"), (analyzer, "judge_actual"),
+              (analyzer, "judge_preflight_response"),
               (analyzer, "for_preflight"), (analyzer, "for_response"),
               (render_module, "_comment"), (render_module, "_message"))}
     for memo in memos.values():

@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 from .checks import (
     Failure,
+    PreflightRequest,
     check_redirect_location,
     hidden_response_headers,
     is_redirect,
@@ -34,7 +35,7 @@ from .http import Req, Resp, origin_of, redact_url, strip_fragment, strip_userin
     without_query
 from .model import EXPOSED, HIDDEN, INCLUDE, OMIT, Exchange, Finding, Update
 from .reasons import CookieReason as CR, CorsError as E
-from .remedy import MAYBE, YES, Chain, for_preflight, for_response, \
+from .remedy import MAYBE, YES, Chain, Remedy, for_preflight, for_response, \
     next_method, only_with_credentials, recognise, tainted, worth_naming
 from .security import Answer, Probe, SecurityFinding, conclude, passive, plan, \
     reflected, seen_origins
@@ -171,6 +172,56 @@ def _failed(f: Finding, failure: Failure, status: int, location: str | None,
                       fields=tuple(fields.items()))
 
 
+@lru_cache(maxsize=1024)
+def judge_preflight_response(req: PreflightRequest, url: str, values: tuple, vary: str | None,
+                             server: str | None, powered_by: str | None, body: str | None,
+                             hop: Hop | None, notes: tuple[EngineNote, ...], browser: Browser,
+                             acao_lines: int = 1
+                             ) -> tuple[Finding, Failure | None, Remedy | None]:
+    """The finding on a preflight response (``url`` redacted; ``values``: status,
+    Location, ACAO, ACAC, ACAM, ACAH, ACAPN; ``hop``: the redirect chain it continues,
+    whose credentials mode is known), from everything it depends on: judged without and
+    with credentials. When it fails only with credentials the finding is open (the
+    actual request tells) and the failure and remedy it settles with come beside it,
+    else None. A pure function, memoized: a page sends the same preflights over and over."""
+    status, location = values[0], values[1]
+    omit = judge_preflight(req, *values, False)
+    incl = judge_preflight(req, *values, True)
+    fail_omit, fail_incl = omit.failure, incl.failure
+
+    def remedy(creds: str) -> Remedy | None:
+        return for_preflight(req.origin, req.method, req.headers, url, status, location,
+                             values[2], values[3], values[4], values[5], vary, creds,
+                             hop.chain if hop else None,
+                             recognise(server, powered_by, body), body)
+
+    f = Finding(verdict=EXPOSED, role="preflight", origin=req.origin, url=url,
+                method=req.method, warnings=omit.warnings, checks=omit.checks,
+                related=(("actual_method", req.method), ("requested_headers", req.headers)),
+                browser=browser, engine_notes=notes)
+    if hop is not None:  # a hop in a redirect chain: its credentials mode is known
+        f = f._replace(related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
+                       credentials_mode=INCLUDE if hop.include else OMIT,
+                       checks=incl.checks if hop.include else omit.checks)
+        failure = fail_incl if hop.include else fail_omit
+        if failure is not None:
+            f = _failed(f, failure, status, location, not_sent=True, lines=acao_lines)
+            f = f._replace(remedy=remedy(YES if hop.include else MAYBE))
+    elif fail_omit is not None:
+        f = _failed(f, fail_omit, status, location, not_sent=True, lines=acao_lines)
+        f = f._replace(remedy=remedy(MAYBE))
+        if fail_incl is not None and fail_incl.reason != fail_omit.reason:
+            f = f._replace(if_credentialed=_hint(fail_incl, status))
+    elif fail_incl is not None:
+        # Passes unless the page asked for credentials: the actual request tells.
+        f = f._replace(if_credentialed=_hint(fail_incl, status), open=True,
+                       related=(*f.related, ("awaiting_actual", True)),
+                       remedy=only_with_credentials(remedy(MAYBE)))
+        return (f, fail_incl._replace(fields=(*fail_incl.fields, ("status", str(status)))),
+                remedy(YES))
+    return f, None, None
+
+
 def _settled(f: Finding, related: tuple[tuple[str, object], ...], **changes) -> Finding:
     """A pending preflight's finding, settled: no longer open, ``related`` said."""
     kept = tuple(kv for kv in f.related if kv[0] != "awaiting_actual")
@@ -262,49 +313,18 @@ class Analyzer:
                                       rq.get(Req.ACRPN))
         url = strip_fragment(ex.url)
         hop = st.hops.get((url, req.method))
-        location = rs.get(Resp.LOCATION)
-        values = (ex.status, location, rs.get(Resp.ACAO), rs.get(Resp.ACAC), rs.get(Resp.ACAM),
-                  rs.get(Resp.ACAH), rs.get(Resp.ACAPN))
+        values = (ex.status, rs.get(Resp.LOCATION), rs.get(Resp.ACAO), rs.get(Resp.ACAC),
+                  rs.get(Resp.ACAM), rs.get(Resp.ACAH), rs.get(Resp.ACAPN))
         notes = _hop_origin_notes(req, values, hop) if hop is not None else ()
         if hop is not None and origin != hop.next_origin and not (
                 hop.next_origin == "null" and hop.chain.taint is not None
                 and origin == hop.chain.taint[2]):  # Firefox: the page's origin, not null
             hop = None
-        omit = judge_preflight(req, *values, False)
-        incl = judge_preflight(req, *values, True)
-        fail_omit, fail_incl = omit.failure, incl.failure
-
-        def remedy(creds: str):
-            return for_preflight(origin, req.method, req.headers, redact_url(ex.url), ex.status,
-                                 location, values[2], values[3], values[4], values[5],
-                                 rs.get(Resp.VARY), creds, hop.chain if hop else None,
-                                 recognise(rs.get(Resp.SERVER), rs.get(Resp.X_POWERED_BY),
-                                           ex.body), ex.body)
-
-        f = Finding(verdict=EXPOSED, role="preflight", origin=origin, url=redact_url(ex.url),
-                    method=req.method, warnings=omit.warnings, checks=omit.checks,
-                    related=(("actual_method", req.method), ("requested_headers", req.headers)),
-                    browser=browser, engine_notes=notes)
-        if hop is not None:  # a hop in a redirect chain: its credentials mode is known
-            f = f._replace(related=(*f.related, ("hop", hop.hop)), credentials=hop.evidence,
-                           credentials_mode=INCLUDE if hop.include else OMIT,
-                           checks=incl.checks if hop.include else omit.checks)
-            failure = fail_incl if hop.include else fail_omit
-            if failure is not None:
-                f = _failed(f, failure, ex.status, location, not_sent=True, lines=ex.acao_lines)
-                f = f._replace(remedy=remedy(YES if hop.include else MAYBE))
-        elif fail_omit is not None:
-            f = _failed(f, fail_omit, ex.status, location, not_sent=True, lines=ex.acao_lines)
-            f = f._replace(remedy=remedy(MAYBE))
-            if fail_incl is not None and fail_incl.reason != fail_omit.reason:
-                f = f._replace(if_credentialed=_hint(fail_incl, ex.status))
-        elif fail_incl is not None:
-            # Passes unless the page asked for credentials: the actual request tells.
-            f = f._replace(if_credentialed=_hint(fail_incl, ex.status), open=True,
-                           related=(*f.related, ("awaiting_actual", True)),
-                           remedy=only_with_credentials(remedy(MAYBE)))
-            fail_later = fail_incl._replace(fields=(*fail_incl.fields, ("status", str(ex.status))))
-            st.wait(Pending(ex.key, f, fail_later, handle, remedy(YES), cookies, ex.timestamp),
+        f, fail_later, remedy_later = judge_preflight_response(
+            req, redact_url(ex.url), values, rs.get(Resp.VARY), rs.get(Resp.SERVER),
+            rs.get(Resp.X_POWERED_BY), ex.body, hop, notes, browser, ex.acao_lines)
+        if fail_later is not None:
+            st.wait(Pending(ex.key, f, fail_later, handle, remedy_later, cookies, ex.timestamp),
                     ex.timestamp)
         max_age = _max_age(rs.get(Resp.MAX_AGE))
         st.preflights.put((origin, url, req.method),
