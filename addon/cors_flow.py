@@ -41,10 +41,10 @@ def _response(fields) -> tuple[list[str], list[tuple[str, str]]]:
 _DEFAULT_PORT = {"http": 80, "https": 443}
 
 
-def _url(req: http.Request) -> str:
+def _url(req: http.Request, method: str) -> str:
     """``req.url``, built from its parts (mitmproxy's property costs twice as much: it
     reads the same parts, through more calls)."""
-    if req.method == "CONNECT":
+    if method == "CONNECT":
         return req.url  # (authority form)
     host, port, path = req.host, req.port, req.path
     scheme = req.scheme
@@ -75,7 +75,7 @@ def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
     client = str(peer[0]) if peer else ""
     method = req.method
     if resp is None:
-        return Exchange.of(key=flow.id, method=method, url=_url(req),
+        return Exchange.of(key=flow.id, method=method, url=_url(req, method),
                            request_headers=request_lines, timestamp=req.timestamp_start or 0.0,
                            websocket=flow.websocket is not None, client=client)
     status = resp.status_code
@@ -86,7 +86,7 @@ def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
             body = _scrub(body, req)
     names, response_lines = _response(fields)
     return Exchange.of(
-        key=flow.id, method=method, url=_url(req), request_headers=request_lines,
+        key=flow.id, method=method, url=_url(req, method), request_headers=request_lines,
         status=status, response_headers=response_lines, response_names=names,
         timestamp=req.timestamp_start or 0.0, websocket=flow.websocket is not None, body=body,
         client=client,
