@@ -50,8 +50,8 @@ instruction count, where no capture is held: mitmdump -nr frees each flow throug
 collector (a flow is cyclic garbage, some 52 objects), and the containers of a flow's
 metadata go with it (about 7 a CORS flow; they made 13 % more young collections over the
 mix), while anything the addon keeps longer reaches the old generations (a pending
-preflight holding its flow did: 3 full collections over 20,000 flows instead of the no-op
-script's 1, 2 once held weakly, 1 once its finding was shared from the memo).
+preflight holding its flow did: 3 full collections over 20,000 flows of the mix, the no-op
+script 1; 2 once held weakly, 1 once its finding was shared from the memo).
 
 Why the instruction count takes 4000 minus 1000 flows (until 2026-12-02: 1000 minus 10):
 a full collection of the cyclic garbage collector walks every object mitmdump holds
