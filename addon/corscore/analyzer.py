@@ -271,7 +271,7 @@ class Analyzer:
             updates.append(Update(aw.key, _settled(aw.finding, (("actual_followed", True),
                                                                 ("actual", ex.key)),
                                                    credentials_mode=OMIT, remedy=None),
-                                  aw.handle, aw.cookies, (), aw.timestamp))
+                                  aw.handle, aw.cookies, timestamp=aw.timestamp))
         return updates
 
     def response(self, ex: Exchange, handle: object = None) -> list[Update]:
@@ -287,11 +287,11 @@ class Analyzer:
         browser = classify_client(ex.request.get(Req.USER_AGENT))
         cookies = self._cookies(ex, kind, browser) if self.cookies else None
         if kind is None:
-            return ([Update(ex.key, None, handle, cookies, (), ex.timestamp)]
+            return ([Update(ex.key, None, handle, cookies, timestamp=ex.timestamp)]
                     if cookies is not None else [])
         if kind == PREFLIGHT:
             f = self._preflight(ex, handle, cookies, browser)
-            return [Update(ex.key, f, handle, cookies, (), ex.timestamp),
+            return [Update(ex.key, f, handle, cookies, timestamp=ex.timestamp),
                     *self.expire(ex.timestamp)]
         f = self._actual(ex, browser)
         return [Update(ex.key, f, handle, cookies, self._security(ex), ex.timestamp)]
@@ -343,7 +343,7 @@ class Analyzer:
             reason=fail.reason, failed_parameter=fail.parameter,
             fields=(*fail.fields, *_not_sent(f.method)), confidence="inferred",
             remedy=aw.remedy)
-        return Update(aw.key, settled, aw.handle, aw.cookies, (), aw.timestamp)
+        return Update(aw.key, settled, aw.handle, aw.cookies, timestamp=aw.timestamp)
 
     # -- actual requests and redirect hops
     def _actual(self, ex: Exchange, browser: Browser) -> Finding:
