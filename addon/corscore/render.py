@@ -48,9 +48,8 @@ def _texts(f: Finding, fields: tuple[tuple[str, str], ...]) -> Texts | None:
                  ", ".join(f.credentials) or "credentials: include", f.method, fields)
 
 
-@lru_cache(maxsize=1024)
 def _message(url: str, origin: str, console: str) -> str:
-    """Chromium's console message (one string for every flow of a repeated call)."""
+    """Chromium's console message."""
     return (f"Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS "
             f"policy: {console}")
 
@@ -92,7 +91,23 @@ def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None,
            security: tuple[SecurityFinding, ...] = ()) -> dict[str, Any]:
     """The findings as written onto their flow: the CORS finding (None: not a CORS
     flow), the cookie findings and the security findings; ``marker``: the flow's marker
-    when hidden."""
+    when hidden.
+
+    Shared, so read-only: the flows of a repeated call (the same findings) get the same
+    dict, made once (``_rendered``), and a caller that wants to change it changes a copy.
+    Only the ids of the flows a finding links to differ from flow to flow: a flow with
+    links gets a dict of its own, the shared one with its own ``related``."""
+    if f is not None:
+        for k, _ in f.related:
+            if k in _LINKS:
+                meta = _rendered(_unlinked(f), marker, cookies, security)
+                return {**meta, "related": {k: _plain(v) for k, v in f.related}}
+    return _rendered(f, marker, cookies, security)
+
+
+@lru_cache(maxsize=1024)
+def _rendered(f: Finding | None, marker: str, cookies: Cookies | None,
+              security: tuple[SecurityFinding, ...]) -> dict[str, Any]:
     meta = _render(f, marker, cookies)
     return with_security(meta, security) if security else meta
 
@@ -160,7 +175,7 @@ def _render(f: Finding | None, marker: str, cookies: Cookies | None) -> dict[str
         "checks": [{"check": c.check, "ok": c.ok, "got": c.got, "want": c.want}
                    for c in f.checks],
         "cookies": cookie_meta,
-        "comment": _comment(_unlinked(f), cookies) if _says(f, cookies) else "",
+        "comment": _comment(f, cookies),
         "marked": marker if f.verdict == HIDDEN else "",
     }
     if notes:  # (absent: none; two empty lists on every flow cost the collector)
@@ -292,18 +307,11 @@ def _unlinked(f: Finding) -> Finding:
     return f
 
 
-def _says(f: Finding, cookies: Cookies | None) -> bool:
-    """Whether the comment has anything to say (most flows of an app that works: not)."""
-    return bool(f.verdict == HIDDEN and f.reason is not None or f.noted_headers or f.warnings
-                or f.engine_notes or cookies is not None)
-
-
-@lru_cache(maxsize=1024)
 def _comment(f: Finding, cookies: Cookies | None = None) -> str:
     """One line for flow.comment: the reason and the remedy's first step for a hidden
     response, plus the headers JavaScript cannot read (those worth naming) and
     browser-divergence warnings. Empty for a fine flow: the if_credentialed hint is not a
-    finding. Memoized (an app repeats its calls: the same finding, the same line)."""
+    finding."""
     fields = tuple(sorted(f.fields)) if f.fields else ()
     t = _texts(f, fields)
     related = dict(f.related)
