@@ -92,6 +92,30 @@ def test_user_comment_is_kept_and_ours_replaced_on_reanalysis(addon):
         assert f.comment == "my note" and f.marked == ""
 
 
+def test_a_repeated_call_shares_one_read_only_metadata_dict(addon):
+    """The README's contract: the flows of a repeated call (the same findings) get the
+    same metadata dict; a user's comment stays on its own flow; a new verdict replaces
+    the dict rather than changing it; mitmproxy's own copy of a flow is independent."""
+    def call():
+        return cors_flow(req=[("Cookie", "sid=1")], resp=[("Access-Control-Allow-Origin", "*")])
+    with taddons.context(addon):
+        a, b = call(), call()
+        b.comment = "my note"
+        run(addon, a), run(addon, b)
+        shared = a.metadata["cors_creds"]
+        assert b.metadata["cors_creds"] is shared
+        assert a.comment == shared["comment"] and b.comment == f"my note | {shared['comment']}"
+        then = copy.deepcopy(shared)
+        b.response.headers["Access-Control-Allow-Origin"] = PAGE
+        b.response.headers["Access-Control-Allow-Credentials"] = "true"
+        run(addon, b)
+        assert b.metadata["cors_creds"]["verdict"] == "exposed" and b.comment == "my note"
+        assert a.metadata["cors_creds"] is shared and shared == then and a.marked
+        c = a.copy()
+        c.metadata["cors_creds"]["verdict"] = "changed by a script"
+        assert shared == then
+
+
 def test_marker_option(addon):
     with taddons.context(addon) as tctx:
         tctx.configure(addon, cors_creds_marker=":warning:")
