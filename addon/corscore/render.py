@@ -97,12 +97,11 @@ def render(f: Finding | None, marker: str = "", cookies: Cookies | None = None,
     dict, made once (``_rendered``), and a caller that wants to change it changes a copy.
     Only the ids of the flows a finding links to differ from flow to flow: a flow with
     links gets a dict of its own, the shared one with its own ``related``."""
-    if f is not None:
-        for k, _ in f.related:
-            if k in _LINKS:
-                meta = _rendered(_unlinked(f), marker, cookies, security)
-                return {**meta, "related": {k: _plain(v) for k, v in f.related}}
-    return _rendered(f, marker, cookies, security)
+    shared = _unlinked(f) if f is not None else f
+    meta = _rendered(shared, marker, cookies, security)
+    if shared is not f:
+        return {**meta, "related": {k: _plain(v) for k, v in f.related}}
+    return meta
 
 
 @lru_cache(maxsize=1024)
@@ -299,8 +298,9 @@ _LINKS = frozenset(("preflight", "actual"))  # related flows, by id (a comment n
 
 
 def _unlinked(f: Finding) -> Finding:
-    """The finding without the ids of the flows it relates to: what its comment depends
-    on (the same for every flow of a repeated call)."""
+    """The finding without the ids of the flows it relates to: what its rendering, but
+    for ``related``, depends on (the same for every flow of a repeated call); the finding
+    itself when it links to none."""
     for k, _ in f.related:
         if k in _LINKS:
             return f._replace(related=tuple(kv for kv in f.related if kv[0] not in _LINKS))
