@@ -171,6 +171,36 @@ def test_unrelated_flow_after_window_settles_pending_preflight():
     assert p.key in keys
 
 
+def test_expiry_comes_exactly_at_each_deadline_whatever_settled_before():
+    """A pending preflight is over exactly ``preflight_wait`` after it (not a moment
+    before); settling the oldest, or the cap pushing it out, makes the next one's time
+    the deadline; and the preflight cache ages out with nothing pending, at most once a
+    second of flow time."""
+    a = Analyzer(preflight_wait=3, max_entries=2)
+    p1, p2 = (_noacac_preflight(ts=1000 + i, url=f"{API}/p{i}") for i in range(2))
+    run(a, p1), run(a, p2)
+    assert a.expire(1002.999) == []
+    assert [u.key for u in a.expire(1003.0)] == [p1.key]  # exactly 3 s: over
+    assert a.expire(1003.9) == [] and [u.key for u in a.expire(1004.0)] == [p2.key]
+    p3, p4 = (_noacac_preflight(ts=1010 + i, url=f"{API}/q{i}") for i in range(2))
+    run(a, p3), run(a, p4)
+    a.request(ex("PUT", url=f"{API}/q0", ts=1010.5, resp=[("Access-Control-Allow-Origin", PAGE)]))
+    assert a.expire(1013.5) == [] and [u.key for u in a.expire(1014.0)] == [p4.key]
+    for i in range(3):  # over the cap of 2: the oldest is dropped, the next is the deadline
+        run(a, _noacac_preflight(ts=1020 + i, url=f"{API}/r{i}"))
+    assert a.expire(1023.9) == [] and len(a.expire(1024.0)) == 1 and a.waiting()
+    a = Analyzer(preflight_wait=3, max_age=60)
+    run(a, preflight(ts=1000, resp=PF_OK))  # remembered 60 s, nothing pending
+    assert not a.waiting() and len(a.state) == 1
+    a.expire(1059.5)
+    a.expire(1060.0)  # exactly 60 s: not yet over
+    assert len(a.state) == 1
+    a.expire(1060.4)  # over, but the cache was aged less than a second ago
+    assert len(a.state) == 1
+    a.expire(1060.6)
+    assert len(a.state) == 0
+
+
 def test_waiting_and_open_follow_settling_expiry_flush_and_the_cap():
     """The adapter reads requests only while a preflight waits, and holds back the -w
     write of an open flow: both follow settling, expiry, flush and the cap."""

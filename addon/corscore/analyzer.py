@@ -297,8 +297,11 @@ class Analyzer:
         return [Update(ex.key, f, handle, cookies, self._security(ex), ex.timestamp)]
 
     def expire(self, now: float) -> list[Update]:
-        out = [self._unfollowed(aw) for aw in self.state.overdue(now)]
-        self.state.tick(now)
+        st = self.state
+        if not st.due(now):
+            return []
+        out = [self._unfollowed(aw) for aw in st.overdue(now)]
+        st.tick(now)
         return out
 
     def flush(self) -> list[Update]:

@@ -88,6 +88,11 @@ class Table(Generic[V]):
             out.append(value)
         return out
 
+    def oldest(self) -> float:
+        """The time the oldest entry was put with (infinity when empty): nothing ages
+        out before it is ``lifetime`` old."""
+        return next(iter(self._items.values()))[0] if self._items else float("inf")
+
     def values(self) -> list[V]:
         return [v for _, v in self._items.values()]
 
@@ -171,6 +176,7 @@ class State:
         self.hops: Table[Hop] = Table(max_entries, max_age)
         self._pending: Table[Pending] = Table(max_entries, preflight_wait)
         self._awaited: dict[str, dict[str, int]] = {}  # method -> URL path -> how many
+        self._first = float("inf")  # the oldest pending preflight's time
         self._aged_at = float("-inf")
         self.jars = Jars(max(64, max_entries // 4))
         self.endpoints: Table[Seen] = Table(max(64, max_entries // 4), DAY)
@@ -199,22 +205,32 @@ class State:
         self._count(p, +1)
         for gone in self._pending.put(p.key, p, ts):
             self._count(gone, -1)
+        self._first = self._pending.oldest()
 
     def settle(self, key: str) -> Pending | None:
         p = self._pending.pop(key)
         if p is not None:
             self._count(p, -1)
+            self._first = self._pending.oldest()
         return p
+
+    def due(self, now: float) -> bool:
+        """Whether ``overdue`` or ``tick`` has anything to do at ``now`` (the same
+        comparisons as theirs): for most requests, nothing."""
+        return (now - self._first >= self._pending.lifetime or now - self._aged_at > 1.0
+                or now < self._aged_at)
 
     def overdue(self, now: float) -> list[Pending]:
         """The pending preflights whose wait is over at ``now``, removed."""
         out = self._pending.expire(now, inclusive=True)
         for p in out:
             self._count(p, -1)
+        self._first = self._pending.oldest()
         return out
 
     def drain(self) -> list[Pending]:
         self._awaited.clear()
+        self._first = float("inf")
         return self._pending.drain()
 
     def _count(self, p: Pending, n: int) -> None:
