@@ -112,13 +112,15 @@ def origin_of(url: str) -> str | None:
     """The serialized origin (``scheme://host[:port]``) of an absolute URL, as a browser
     serializes it: lower-case scheme and host, default port omitted, no userinfo."""
     m = _PLAIN_ORIGIN.match(url)
-    if m is not None:  # the common case, without urlsplit
-        scheme, host, port = m.group(1).lower(), m.group(2).lower(), m.group(3)
-        if port is not None and int(port) > 65535:
+    if m is not None:  # the common case, without urlsplit (the pattern's scheme is lower-case)
+        scheme, host, port = m.groups()
+        if port is None:
+            return f"{scheme}://{host.lower()}"
+        n = int(port)
+        if n > 65535:
             return None
-        if port is None or int(port) == DEFAULT_PORTS[scheme]:
-            return f"{scheme}://{host}"
-        return f"{scheme}://{host}:{int(port)}"
+        return f"{scheme}://{host.lower()}" if n == DEFAULT_PORTS[scheme] else \
+            f"{scheme}://{host.lower()}:{n}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
