@@ -63,7 +63,7 @@ class Report:
             self._count(old[0], -1)
         elif meta["verdict"] is not None:
             self.counts["cors_flows"] += 1
-            self._engine_counts(meta)["cors_flows"] += 1
+            self._engine_counts(_engine(meta))["cors_flows"] += 1
         self._count(meta, +1)
         if self.max_flows <= 0:
             self.counts["dropped_flows"] += 1
@@ -93,7 +93,7 @@ class Report:
             return
         self.counts["hidden"] += sign
         engine = _engine(entry)
-        self._engine_counts(entry)["hidden"] += sign
+        self._engine_counts(engine)["hidden"] += sign
         if entry["credentials_mode"] == "include":
             self.counts["hidden_credentialed"] += sign
         gkey = (entry["origin"], without_query(entry["url"]), entry["reason"])
@@ -113,8 +113,7 @@ class Report:
         if group["count"] <= 0:
             del self.groups[gkey]
 
-    def _engine_counts(self, entry: dict[str, Any]) -> dict[str, int]:
-        engine = _engine(entry)
+    def _engine_counts(self, engine: str) -> dict[str, int]:
         counts = self.engines.get(engine)
         if counts is None:
             counts = self.engines[engine] = {"cors_flows": 0, "hidden": 0}
