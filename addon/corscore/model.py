@@ -82,8 +82,10 @@ class Exchange(NamedTuple):
             rlines = (response_headers if isinstance(response_headers, list)
                       else list(response_headers))
             response = normalize(rlines, RESPONSE_HEADERS)
-            names = tuple(dict.fromkeys(response_names if response_names is not None
-                                        else (n for n, _ in rlines)))
+            names = tuple(response_names if response_names is not None
+                          else (n for n, _ in rlines))
+            if len(set(names)) != len(names):  # (a name on several lines: rare)
+                names = tuple(dict.fromkeys(names))
             acao = response.get(Resp.ACAO)
             if acao is not None and "," in acao:
                 acao_lines = sum(1 for n, _ in rlines if n == Resp.ACAO)
