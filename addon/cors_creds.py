@@ -31,6 +31,7 @@ from mitmproxy.utils import emoji
 import cors_contentview
 import cors_flow
 from cors_capture import ReadErrorExplainer, SaveDeferral
+from cors_flow import PROBE_KEY
 from corscore import Analyzer, Update
 from corscore.http import redact_url, without_query
 from corscore.render import KEY, explain, log_line, remedy_text, render, with_security
@@ -256,7 +257,7 @@ class CorsCreds:
 
     # -- flow hooks
     def request(self, flow: http.HTTPFlow) -> None:
-        if cors_flow.is_probe(flow):
+        if PROBE_KEY in flow.metadata:
             return  # our own probe: kept out of the analysis
         req, a = flow.request, self.analyzer
         ts = req.timestamp_start or 0.0
@@ -276,13 +277,13 @@ class CorsCreds:
             self._internal_error(flow, e)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if cors_flow.is_probe(flow):
+        if PROBE_KEY in flow.metadata:
             return self._probe_answered(flow)
         if flow.response is None or not self._wanted(flow):
             return
         try:
             a = self.analyzer
-            ex = cors_flow.read(flow, cookies=a.cookies, every=a.knows_cookies())
+            ex = cors_flow.read(flow, cookies=a.cookies, every=a.knows_cookies)
             if ex is not None:
                 self._apply(a.response(ex, self._handle(flow)), flow)
                 if self.probing and flow.live:
@@ -291,7 +292,7 @@ class CorsCreds:
             self._internal_error(flow, e)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        if cors_flow.is_probe(flow):
+        if PROBE_KEY in flow.metadata:
             self._probe_answered(flow)
 
     # -- commands
@@ -321,7 +322,7 @@ class CorsCreds:
         updates: list[Update] = []
         for f in sorted((f for f in flows if isinstance(f, http.HTTPFlow)),
                         key=lambda f: f.request.timestamp_start or 0.0):
-            ex = cors_flow.read(f, cookies=analyzer.cookies, every=analyzer.knows_cookies())
+            ex = cors_flow.read(f, cookies=analyzer.cookies, every=analyzer.knows_cookies)
             if ex is not None:
                 updates += analyzer.request(ex) + analyzer.response(ex, f)
         final = {u.key: u for u in updates + analyzer.flush()}  # the last update of each
@@ -339,7 +340,7 @@ class CorsCreds:
         were, any other method only its preflight. Returns how many endpoints."""
         n = 0
         for f in flows:
-            if not isinstance(f, http.HTTPFlow) or f.response is None or cors_flow.is_probe(f) \
+            if not isinstance(f, http.HTTPFlow) or f.response is None or PROBE_KEY in f.metadata \
                     or not self._wanted(f):
                 continue
             ex = cors_flow.read(f)

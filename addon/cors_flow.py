@@ -5,6 +5,8 @@ construction, which keeps only cookie names and the Authorization scheme)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mitmproxy import http
 
 from corscore import Exchange
@@ -57,11 +59,11 @@ def _url(req: http.Request, method: str) -> str:
 
 
 def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
-         every: bool = False) -> Exchange | None:
+         every: Callable[[], bool] | None = None) -> Exchange | None:
     """The facts of a flow (without the response when ``response`` is False); None for
     a flow that matters to nobody: no Origin header, and (with ``cookies``) no Cookie or
-    Set-Cookie header, unless ``every`` (a client's cookies are known: a request without
-    a Cookie header may lack one)."""
+    Set-Cookie header, unless ``every()`` (a client's cookies are known: a request
+    without a Cookie header may lack one; asked only of such a flow)."""
     req = flow.request
     request_lines = _lines(req.headers.fields, _REQUEST)
     resp = flow.response if response else None
@@ -70,7 +72,7 @@ def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
         if name == Req.ORIGIN or (cookies and name == Req.COOKIE):
             break
     else:
-        if not (every or cookies and any(raw.lower() == b"set-cookie" for raw, _ in fields)):
+        if not (every is not None and every() or cookies and any(raw.lower() == b"set-cookie" for raw, _ in fields)):
             return None
     peer = getattr(flow.client_conn, "peername", None)
     client = str(peer[0]) if peer else ""
@@ -132,10 +134,6 @@ _NOT_ANNOUNCED = frozenset((
     "pragma", "priority", "dnt", "te", "upgrade-insecure-requests", "keep-alive",
     "proxy-connection"))
 _SAFE_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
-
-
-def is_probe(flow: http.HTTPFlow) -> bool:
-    return PROBE_KEY in flow.metadata
 
 
 def probe_flow(flow: http.HTTPFlow, probe: Probe) -> http.HTTPFlow:
