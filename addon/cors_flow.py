@@ -72,7 +72,8 @@ def read(flow: http.HTTPFlow, response: bool = True, cookies: bool = False,
         if name == Req.ORIGIN or (cookies and name == Req.COOKIE):
             break
     else:
-        if not (every is not None and every() or cookies and any(raw.lower() == b"set-cookie" for raw, _ in fields)):
+        if not (every is not None and every()
+                or cookies and any(raw.lower() == b"set-cookie" for raw, _ in fields)):
             return None
     peer = getattr(flow.client_conn, "peername", None)
     client = str(peer[0]) if peer else ""

@@ -114,13 +114,13 @@ def origin_of(url: str) -> str | None:
     m = _PLAIN_ORIGIN.match(url)
     if m is not None:  # the common case, without urlsplit (the pattern's scheme is lower-case)
         scheme, host, port = m.groups()
+        host = host.lower()
         if port is None:
-            return f"{scheme}://{host.lower()}"
+            return f"{scheme}://{host}"
         n = int(port)
         if n > 65535:
             return None
-        return f"{scheme}://{host.lower()}" if n == DEFAULT_PORTS[scheme] else \
-            f"{scheme}://{host.lower()}:{n}"
+        return f"{scheme}://{host}" if n == DEFAULT_PORTS[scheme] else f"{scheme}://{host}:{n}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()

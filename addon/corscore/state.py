@@ -164,10 +164,11 @@ DAY = 86400.0
 
 class State:
     """The correlation state: three bounded tables, and the cookie ledger. ``max_age`` is
-    how long the preflight cache and redirect chains are remembered; ``preflight_wait`` how long a pending
-    preflight waits for its actual request. Pending preflights go in and out through
-    ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of the methods and
-    URL paths awaited: any other request (most requests) is ruled out in one lookup."""
+    how long the preflight cache and redirect chains are remembered; ``preflight_wait``
+    how long a pending preflight waits for its actual request. Pending preflights go in
+    and out through ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of
+    the methods and URL paths awaited (any other request, most requests, is ruled out in
+    one lookup) and the oldest one's time (``due``: whether anything is over yet)."""
 
     def __init__(self, max_entries: int, preflight_wait: float,
                  max_age: float = PREFLIGHT_CACHE_CAP) -> None:
