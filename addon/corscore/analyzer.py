@@ -298,9 +298,7 @@ class Analyzer:
 
     def expire(self, now: float) -> list[Update]:
         st = self.state
-        if not st.due(now):
-            return []
-        out = [self._unfollowed(aw) for aw in st.overdue(now)]
+        out = [self._unfollowed(aw) for aw in st.overdue(now)] if st.due(now) else []
         st.tick(now)
         return out
 

@@ -74,24 +74,21 @@ class Table(Generic[V]):
         item = self._items.pop(key, None)
         return item[1] if item is not None else None
 
+    def over(self, now: float, inclusive: bool = False) -> bool:
+        """Whether the oldest entry's lifetime is over at ``now`` (``inclusive``: an
+        entry exactly ``lifetime`` old is over too); entries age in the order put."""
+        if not self._items:
+            return False
+        age = now - next(iter(self._items.values()))[0]
+        return not (age < self.lifetime or (age == self.lifetime and not inclusive))
+
     def expire(self, now: float, inclusive: bool = False) -> list[V]:
         """Remove and return the entries, oldest first, whose lifetime is over at ``now``
-        (``inclusive``: an entry exactly ``lifetime`` old is over too)."""
+        (``over``)."""
         out = []
-        items = self._items
-        while items:
-            ts, value = next(iter(items.values()))
-            age = now - ts
-            if age < self.lifetime or (age == self.lifetime and not inclusive):
-                break
-            items.popitem(last=False)
-            out.append(value)
+        while self.over(now, inclusive):
+            out.append(self._items.popitem(last=False)[1][1])
         return out
-
-    def oldest(self) -> float:
-        """The time the oldest entry was put with (infinity when empty): nothing ages
-        out before it is ``lifetime`` old."""
-        return next(iter(self._items.values()))[0] if self._items else float("inf")
 
     def values(self) -> list[V]:
         return [v for _, v in self._items.values()]
@@ -168,7 +165,7 @@ class State:
     how long a pending preflight waits for its actual request. Pending preflights go in
     and out through ``wait``, ``settle``, ``overdue`` and ``drain``, which keep count of
     the methods and URL paths awaited (any other request, most requests, is ruled out in
-    one lookup) and the oldest one's time (``due``: whether anything is over yet)."""
+    one lookup); ``due`` tells whether the oldest one's wait is over."""
 
     def __init__(self, max_entries: int, preflight_wait: float,
                  max_age: float = PREFLIGHT_CACHE_CAP) -> None:
@@ -177,7 +174,6 @@ class State:
         self.hops: Table[Hop] = Table(max_entries, max_age)
         self._pending: Table[Pending] = Table(max_entries, preflight_wait)
         self._awaited: dict[str, dict[str, int]] = {}  # method -> URL path -> how many
-        self._first = float("inf")  # the oldest pending preflight's time
         self._aged_at = float("-inf")
         self.jars = Jars(max(64, max_entries // 4))
         self.endpoints: Table[Seen] = Table(max(64, max_entries // 4), DAY)
@@ -206,32 +202,27 @@ class State:
         self._count(p, +1)
         for gone in self._pending.put(p.key, p, ts):
             self._count(gone, -1)
-        self._first = self._pending.oldest()
 
     def settle(self, key: str) -> Pending | None:
         p = self._pending.pop(key)
         if p is not None:
             self._count(p, -1)
-            self._first = self._pending.oldest()
         return p
 
     def due(self, now: float) -> bool:
-        """Whether ``overdue`` or ``tick`` has anything to do at ``now`` (the same
-        comparisons as theirs): for most requests, nothing."""
-        return (now - self._first >= self._pending.lifetime or now - self._aged_at > 1.0
-                or now < self._aged_at)
+        """Whether ``overdue`` has anything to return at ``now`` (the oldest pending
+        preflight's wait is over): for most requests, no."""
+        return self._pending.over(now, inclusive=True)
 
     def overdue(self, now: float) -> list[Pending]:
         """The pending preflights whose wait is over at ``now``, removed."""
         out = self._pending.expire(now, inclusive=True)
         for p in out:
             self._count(p, -1)
-        self._first = self._pending.oldest()
         return out
 
     def drain(self) -> list[Pending]:
         self._awaited.clear()
-        self._first = float("inf")
         return self._pending.drain()
 
     def _count(self, p: Pending, n: int) -> None:
