@@ -450,20 +450,37 @@ def breakdown(cap: str, flows: int, runs: int = 3) -> None:
 BUSY = os.path.join(HERE, "busy_addon.py")
 
 
-def _preloaded_cost(addon, cap: str, passes: int = 3,
-                    collector: tuple[bool, ...] = (True,)) -> list[float]:
+class Listener:
+    """An addon that handles ``update``, as mitmweb's and the console's view do."""
+
+    def update(self, flows) -> None:
+        pass
+
+
+def _preloaded_cost(addon, cap: str, passes: int = 3, collector: tuple[bool, ...] = (True,),
+                    listener: bool = False) -> list[float]:
     """Seconds a flow of an addon's hooks over the capture read into memory first: the
     addon's own work, without mitmdump around it; best of ``passes``, for each setting of
-    ``collector`` (False: the cyclic garbage collector paused during the pass). One test
-    context for all passes (a context's log handler outlives it); this addon starts each
-    pass with fresh state."""
+    ``collector`` (False: the cyclic garbage collector paused during the pass). The addon
+    is started as mitmproxy starts it (its ``running`` hook, in the context's event
+    loop): it then knows what else is loaded. Alone, as in mitmdump; with ``listener``,
+    next to an addon that handles ``update``, as in mitmweb (this addon then announces
+    every verdict settled later with an update event, and holds a pending preflight's
+    flow itself). One test context for all passes (a context's log handler outlives
+    it); this addon starts each pass with fresh state."""
     import gc
 
     from mitmproxy import io
     from mitmproxy.test import taddons
 
+    async def start() -> None:
+        addon.running()
+
     out = []
-    with taddons.context(addon):
+    with taddons.context(addon, *([Listener()] if listener else [])) as tctx:
+        loop = tctx.master.event_loop
+        if hasattr(addon, "running"):
+            loop.run_until_complete(start())
         for on in collector:
             best = float("inf")
             for _ in range(passes):
@@ -483,6 +500,9 @@ def _preloaded_cost(addon, cap: str, passes: int = 3,
                 finally:
                     gc.enable()
             out.append(best)
+        if hasattr(addon, "done"):
+            addon.done()  # (stops its timer)
+            loop.run_until_complete(asyncio.sleep(0))
     return out
 
 
@@ -667,7 +687,9 @@ def memory(total: int, cookies: bool = False) -> None:
 
 
 def inprocess(flows: int) -> None:
-    """µs a flow in this addon's hooks, over the mix read into memory first."""
+    """µs a flow in this addon's hooks, over the mix read into memory first: alone, as
+    in mitmdump (the collector paused, then on), and next to an addon handling update,
+    as in mitmweb (the collector paused)."""
     with tempfile.TemporaryDirectory() as tmp:
         got = []
         for browser, cookies in ((False, False), (True, False), (True, True)):
@@ -675,12 +697,18 @@ def inprocess(flows: int) -> None:
             make_capture(cap, flows, browser, cookies)
             # in a process of its own each (one mitmproxy test context per process: a
             # context's log handler outlives it)
-            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--inprocess-of",
-                                  cap], check=True, timeout=1800, capture_output=True, text=True)
-            got.append([float(x) for x in out.stdout.split()[-2:]])
-    for i, what in enumerate(("the collector paused during each pass: the hooks' own work",
-                              "the collector on: a pass reads some us a flow more when a full "
-                              "collection of the flows held in memory falls in it")):
+            row = []
+            for flag in ("--inprocess-of", "--inprocess-listened-of"):
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), flag, cap],
+                                     check=True, timeout=1800, capture_output=True, text=True)
+                row += [float(x) for x in out.stdout.split()[-2 if flag == "--inprocess-of" else -1:]]
+            got.append(row)
+    for i, what in enumerate((
+            "alone, as in mitmdump, the collector paused during each pass: the hooks' own work",
+            "alone, the collector on: a pass reads some us a flow more when a full collection "
+            "of the flows held in memory falls in it",
+            "next to an addon handling update, as in mitmweb, the collector paused: verdicts "
+            "settled later are announced with update events")):
         print(f"IN-PROCESS (hooks over {flows:,} flows read into memory first, best of 3 passes, "
               f"{what}): {got[0][i]:.1f} us a flow on the mix; {got[1][i]:.1f} us with a "
               f"browser's and a server's other headers; {got[2][i]:.1f} us on the cookie-heavy "
@@ -706,6 +734,7 @@ def main() -> None:
     ap.add_argument("--breakdown-of", nargs=2, metavar=("CAPTURE", "FLOWS"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--inprocess-of", metavar="CAPTURE", help=argparse.SUPPRESS)
+    ap.add_argument("--inprocess-listened-of", metavar="CAPTURE", help=argparse.SUPPRESS)
     ap.add_argument("--memory-cookies-of", type=int, metavar="FLOWS", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_cookies_of:
@@ -714,8 +743,14 @@ def main() -> None:
     if args.inprocess_of:
         import cors_creds
 
-        print(*(x * 1e6 for x in _preloaded_cost(cors_creds.CorsCreds(), args.inprocess_of,
-                                                  collector=(False, True))))
+        alone = _preloaded_cost(cors_creds.CorsCreds(), args.inprocess_of, collector=(False, True))
+        print(*(x * 1e6 for x in alone))
+        return
+    if args.inprocess_listened_of:
+        import cors_creds
+
+        print(_preloaded_cost(cors_creds.CorsCreds(), args.inprocess_listened_of,
+                              collector=(False,), listener=True)[0] * 1e6)
         return
     if args.breakdown_of:
         breakdown(args.breakdown_of[0], int(args.breakdown_of[1]))

@@ -114,6 +114,10 @@ def test_checks_record_the_values_compared():
     ("https://example.com:8443/a", "https://example.com:8443"),
     ("http://user:pw@example.com/", "http://example.com"),
     ("http://[::1]:8080/", "http://[::1]:8080"),
+    ("HTTPS://Example.COM:0443?q", "https://example.com"),
+    ("http://a.test:080#f", "http://a.test"),
+    ("http://a.test:65535", "http://a.test:65535"),
+    ("http://a.test:65536/", None),
     ("ftp://example.com/", None),
     ("http://bad:port:1/", None),
 ])

@@ -62,7 +62,9 @@ RESPONSE_HEADERS = _names(Resp)
 HTTP_WHITESPACE = " \t\r\n"
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _SPECIAL_SCHEMES = frozenset(("http", "https", "ws", "wss", "ftp", "file"))
-_PLAIN_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|$)", re.ASCII)
+# the common URL's origin: a lower-case http(s) scheme and host name, no userinfo, and
+# the port (group 2) if any
+_PLAIN_ORIGIN = re.compile(r"(https?://[a-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|$)", re.ASCII)
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
@@ -112,15 +114,14 @@ def origin_of(url: str) -> str | None:
     """The serialized origin (``scheme://host[:port]``) of an absolute URL, as a browser
     serializes it: lower-case scheme and host, default port omitted, no userinfo."""
     m = _PLAIN_ORIGIN.match(url)
-    if m is not None:  # the common case, without urlsplit (the pattern's scheme is lower-case)
-        scheme, host, port = m.groups()
-        host = host.lower()
+    if m is not None:  # the common case, without urlsplit: already lower-case
+        origin, port = m.groups()
         if port is None:
-            return f"{scheme}://{host}"
+            return origin
         n = int(port)
         if n > 65535:
             return None
-        return f"{scheme}://{host}" if n == DEFAULT_PORTS[scheme] else f"{scheme}://{host}:{n}"
+        return origin if n == (80 if origin[4] == ":" else 443) else f"{origin}:{n}"
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
